@@ -1,0 +1,6 @@
+// moat - placeholder until the config loader lands (issue 2). See README.md.
+#include <cstdio>
+int main() {
+  std::puts("moat: not built yet");
+  return 1;
+}
