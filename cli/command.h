@@ -1,0 +1,37 @@
+// command.h - how the `moat` admin command is put together.
+//
+// cli/main.cc parses the options every binary shares (-c DIR, repeatable -o name=value, --version)
+// and hands the same GlobalOptions to each subcommand. A subcommand lives in its own file
+// cli/<name>_command.cc and exposes one function, declared here:
+//
+//     void RegisterXxxCommand(CLI::App& app, const GlobalOptions& global);
+//
+// which adds a CLI11 subcommand whose callback does the work and sets the exit status through
+// CommandExit (0 ok, 1 errors found / operation failed, 2 usage). Callbacks never call exit().
+// Adding a subcommand = a new file + one declaration below + one call in main.cc.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace moat::cli {
+
+struct GlobalOptions {
+  std::string config_directory = "/etc/moat";
+  std::vector<std::string> overrides;  // "name=value", in command-line order
+};
+
+// Thrown by subcommand callbacks to end with a status; caught in main.cc.
+struct CommandExit {
+  int status = 0;
+};
+
+void RegisterCheckConfigCommand(CLI::App& app, const GlobalOptions& global);
+void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
+void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace moat::cli
