@@ -54,8 +54,9 @@ class FieldWriter {
  public:
   FieldWriter() : field_("DKIM-Signature:"), line_length_(field_.size()) {}
 
-  void Item(std::string_view item) {
-    if (line_length_ + 1 + item.size() > kFoldAt) {
+  // `room` asks for that much space after the item on its line (for a value appended later).
+  void Item(std::string_view item, size_t room = 0) {
+    if (line_length_ + 1 + item.size() + room > kFoldAt) {
       field_ += "\r\n\t";
       line_length_ = 1;
     } else {
@@ -139,7 +140,7 @@ core::Result<std::string> SignDkim(std::string_view message, const DkimSigningKe
   for (size_t i = 0; i < names.size(); ++i) h_pieces.push_back(names[i] + (i + 1 < names.size() ? ":" : ""));
   writer.Folded("h", h_pieces, false);
   writer.Item(fmt::format("bh={};", body_hash));
-  writer.Item("b=");
+  writer.Item("b=", 24);
 
   std::string data = CanonicalSignedHeaders(*split, names, options.header_canonicalization);
   std::string own;
