@@ -104,28 +104,43 @@ std::string RemoveOwnAuthenticationResults(std::string_view message, std::string
 }
 
 std::string AuthorDomain(std::string_view message) {
+  std::string address = AuthorAddress(message);
+  return address.substr(address.rfind('@') + 1);
+}
+
+std::string AuthorAddress(std::string_view message) {
   auto split = SplitMessage(message);
   if (!split) return "";
   for (const HeaderField& field : split->headers) {
     if (!EqualsIgnoreCase(field.name, "from")) continue;
     std::string value = HeaderValue(field);
-    // Drop comments and quoted display names so their '@' and '<' cannot mislead.
+    // Drop comments and quoted display names so their '@' and '<' cannot mislead; a quoted
+    // string right before '@' is a quoted local-part and stays.
     std::string plain;
+    std::string quoted_text;
     int depth = 0;
     bool quoted = false;
     for (size_t i = 0; i < value.size(); ++i) {
       char c = value[i];
       if (c == '\\' && i + 1 < value.size()) {
+        if (quoted) quoted_text += value.substr(i, 2);
         ++i;
         continue;
       }
       if (!quoted && c == '(') ++depth;
       if (depth == 0 && c == '"') {
+        quoted_text += c;
+        if (quoted && i + 1 < value.size() && value[i + 1] == '@') plain += quoted_text;
+        if (quoted) quoted_text.clear();
         quoted = !quoted;
         continue;
       }
-      if (depth == 0 && !quoted) plain += c;
-      if (!quoted && c == ')' && depth > 0) --depth;
+      if (quoted) {
+        quoted_text += c;
+        continue;
+      }
+      if (depth == 0) plain += c;
+      if (c == ')' && depth > 0) --depth;
     }
     std::string_view address = plain;
     size_t open = address.find('<');
@@ -137,9 +152,18 @@ std::string AuthorDomain(std::string_view message) {
     }
     size_t at = address.rfind('@');
     if (at == std::string_view::npos) return "";
+    std::string_view local_view = address.substr(0, at);
+    while (!local_view.empty() && (local_view.front() == ' ' || local_view.front() == '\t')) {
+      local_view.remove_prefix(1);
+    }
+    while (!local_view.empty() && (local_view.back() == ' ' || local_view.back() == '\t')) {
+      local_view.remove_suffix(1);
+    }
+    std::string local(local_view);
     std::string domain = StripWhitespace(address.substr(at + 1));
     if (!domain.empty() && domain.back() == '.') domain.pop_back();
-    return AsciiLower(domain);
+    if (local.empty() || domain.empty()) return "";
+    return local + "@" + AsciiLower(domain);
   }
   return "";
 }

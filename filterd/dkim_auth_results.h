@@ -40,8 +40,10 @@ std::string AuthservIdOf(std::string_view field_value);
 std::string RemoveOwnAuthenticationResults(std::string_view message, std::string_view authserv_id,
                                            size_t* removed = nullptr);
 
-// The domain of the (first) From header field's address, lowercased; "" when there is none or it
-// does not parse.
+// The address of the (first) From header field ("local@domain", domain lowercased), what
+// DkimKeyStore::KeysFor takes; "" when there is none or it does not parse.
+std::string AuthorAddress(std::string_view message);
+// Its domain: "" when there is none.
 std::string AuthorDomain(std::string_view message);
 
 struct DkimRuleHits {

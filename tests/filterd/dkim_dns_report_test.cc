@@ -161,6 +161,9 @@ TEST(DkimReportTest, AuthorDomainParsing) {
   EXPECT_EQ(AuthorDomain("From:\r\n d@d.example\r\n\r\n"), "d.example");
   EXPECT_EQ(AuthorDomain("To: e@e.example\r\n\r\n"), "");
   EXPECT_EQ(AuthorDomain("From: undisclosed\r\n\r\n"), "");
+  EXPECT_EQ(AuthorAddress("From: Alice <Alice.X@Example.TEST>\r\n\r\n"), "Alice.X@example.test");
+  EXPECT_EQ(AuthorAddress("From: <@example.test>\r\n\r\n"), "");
+  EXPECT_EQ(AuthorAddress("From: \"a@x\" <\"john doe\"@Q.example>\r\n\r\n"), "\"john doe\"@q.example");
 }
 
 TEST(DkimReportTest, RemovesOnlyOurAuthenticationResults) {
