@@ -19,7 +19,8 @@ find_opendkim() {
   local root=${MOAT_TOOLS_DIR:-/tmp/moat-tools}/opendkim
   if [ ! -x "$root/usr/sbin/opendkim" ]; then
     mkdir -p "$root.download"
-    (cd "$root.download" && apt-get download opendkim libmilter1.0.1 >/dev/null 2>&1) || {
+    (cd "$root.download" && { apt-get download opendkim libmilter1.0.1 >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get download opendkim libmilter1.0.1 >/dev/null 2>&1; }; }) || {
       echo "opendkim_offline.sh: cannot fetch the opendkim package (apt-get download)" >&2; exit 3; }
     for deb in "$root.download"/*.deb; do dpkg -x "$deb" "$root"; done
   fi
