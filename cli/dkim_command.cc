@@ -8,12 +8,15 @@
 //       Looks the record up (nameservers from --dns, else `-o dns_servers=...`, else
 //       /etc/resolv.conf), checks that it parses as a DKIM key record, and with --key that it
 //       publishes that private key's public half. Exit 0 when all is well, 1 otherwise.
-#include <asio.hpp>
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
+// Standard headers first: asio's config.hpp decides between aligned_alloc and operator new by
+// a libstdc++ macro, and a TU that includes asio before any std header picks differently from
+// the others (an ODR clash ASan reports as alloc-dealloc-mismatch).
 #include <filesystem>
 #include <memory>
+
+#include <CLI/CLI.hpp>
+#include <asio.hpp>
+#include <fmt/format.h>
 
 #include "cli/command.h"
 #include "core/dns_resolver.h"

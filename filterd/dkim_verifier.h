@@ -17,7 +17,8 @@
 // Use: build a DkimVerifier on the final message bytes (CPU work: parsing, body hashes), then
 // either VerifyAll() with a DkimKeySource (coroutine; DNS lookups are async and deduplicated), or
 // KeyName(i) + Finish(i, answer, now) when keys come from elsewhere (tests, benchmarks, a cache).
-// The verifier keeps views into `message`, which must outlive it. A verifier is immutable after
+// A message whose header section does not split (see SplitMessage) has no signatures to check
+// (dkim=none). The verifier keeps views into `message`, which must outlive it. A verifier is immutable after
 // construction: Finish() may run on any thread.
 #pragma once
 
