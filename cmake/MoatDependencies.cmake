@@ -44,7 +44,10 @@ if(NOT ASIO_INCLUDE_DIR)
 endif()
 add_library(moat_asio INTERFACE)
 target_include_directories(moat_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(moat_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: otherwise a file that includes <asio.hpp> before any standard
+# header picks a different operator new than its neighbours (ASan: alloc-dealloc-mismatch).
+target_compile_definitions(moat_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                           ASIO_DISABLE_STD_ALIGNED_ALLOC)
 add_library(moat::asio ALIAS moat_asio)
 
 find_package(Threads REQUIRED)
