@@ -1,6 +1,7 @@
 // hash_table.cc - flat open-addressing hash table for hash:/btree:/texthash:/inline:.
 #include "core/hash_table.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <functional>
@@ -31,59 +32,51 @@ std::string_view FoldKey(std::string_view key, char (&stack)[256], std::string& 
   return std::string_view(out, key.size());
 }
 
-// Collects entries in file order, then builds the slot array once the count is known. Offsets
-// are 32-bit to keep entries small; a table whose text passes 4 GiB is refused.
+// Appends records in file order, then builds the slot array once the count is known. Offsets
+// are 32-bit to keep slots small; a table whose text passes 4 GiB is refused.
 class HashTable::Builder {
  public:
   explicit Builder(std::string spec) : table_(new HashTable(std::move(spec))) {}
 
   void Reserve(size_t entries, size_t arena_bytes) {
-    table_->entries_.reserve(entries);
+    records_.reserve(entries);
     lines_.reserve(entries);
-    table_->arena_.reserve(arena_bytes);
+    table_->arena_.reserve(arena_bytes + entries * 2 * sizeof(uint32_t));
   }
 
   Status Add(std::string_view key, std::string_view value, int line) {
     std::string& arena = table_->arena_;
-    if (arena.size() + key.size() + value.size() > std::numeric_limits<uint32_t>::max()) {
+    if (arena.size() + 2 * sizeof(uint32_t) + key.size() + value.size() >=
+        std::numeric_limits<uint32_t>::max()) {
       return Fail(ErrorCode::kInvalid, "table too large to index (over 4 GiB of keys and values)");
     }
-    Entry e;
-    e.key_offset = static_cast<uint32_t>(arena.size());
-    e.key_length = static_cast<uint32_t>(key.size());
-    for (char c : key) arena.push_back(ToLower(c));
-    e.value_offset = static_cast<uint32_t>(arena.size());
-    e.value_length = static_cast<uint32_t>(value.size());
-    arena.append(value);
-    table_->entries_.push_back(e);
+    records_.push_back(static_cast<uint32_t>(arena.size()));
     lines_.push_back(line);
+    const uint32_t lengths[2] = {static_cast<uint32_t>(key.size()),
+                                 static_cast<uint32_t>(value.size())};
+    arena.append(reinterpret_cast<const char*>(lengths), sizeof lengths);
+    for (char c : key) arena.push_back(ToLower(c));
+    arena.append(value);
     return {};
   }
 
-  // Indexes the entries; the first of equal keys stays, later ones are reported (line, key).
+  // Indexes the records; the first of equal keys stays, later ones are reported (line, key).
   std::shared_ptr<const HashTable> Finish(std::vector<std::pair<int, std::string>>* duplicates) {
     HashTable& t = *table_;
-    size_t capacity = std::bit_ceil(std::max<size_t>(16, t.entries_.size() * 2));
+    size_t capacity = std::bit_ceil(std::max<size_t>(16, records_.size() * 2));
     t.slots_.assign(capacity, Slot{0, 0});
     t.mask_ = capacity - 1;
-    std::vector<Entry> kept;
-    kept.reserve(t.entries_.size());
-    for (size_t i = 0; i < t.entries_.size(); ++i) {
-      const Entry& e = t.entries_[i];
-      std::string_view key(t.arena_.data() + e.key_offset, e.key_length);
+    for (size_t i = 0; i < records_.size(); ++i) {
+      std::string_view key = t.KeyAt(records_[i]);
       uint64_t h = HashKey(key);
       uint32_t tag = static_cast<uint32_t>(h >> 32);
       size_t index = h & t.mask_;
       bool duplicate = false;
-      while (t.slots_[index].entry != 0) {
+      while (t.slots_[index].record != 0) {
         const Slot& slot = t.slots_[index];
-        if (slot.tag == tag) {
-          const Entry& other = kept[slot.entry - 1];
-          if (other.key_length == e.key_length &&
-              std::memcmp(t.arena_.data() + other.key_offset, key.data(), key.size()) == 0) {
-            duplicate = true;
-            break;
-          }
+        if (slot.tag == tag && t.KeyAt(slot.record - 1) == key) {
+          duplicate = true;
+          break;
         }
         index = (index + 1) & t.mask_;
       }
@@ -91,15 +84,15 @@ class HashTable::Builder {
         if (duplicates != nullptr) duplicates->emplace_back(lines_[i], std::string(key));
         continue;
       }
-      kept.push_back(e);
-      t.slots_[index] = Slot{tag, static_cast<uint32_t>(kept.size())};
+      t.slots_[index] = Slot{tag, records_[i] + 1};
+      ++t.size_;
     }
-    t.entries_ = std::move(kept);
     return std::move(table_);
   }
 
  private:
   std::shared_ptr<HashTable> table_;
+  std::vector<uint32_t> records_;
   std::vector<int> lines_;
 };
 
@@ -151,37 +144,43 @@ Result<std::shared_ptr<const HashTable>> HashTable::FromPairs(
   return builder.Finish(nullptr);
 }
 
-const HashTable::Entry* HashTable::Find(std::string_view folded_key) const {
+std::string_view HashTable::KeyAt(uint32_t record) const {
+  uint32_t key_length;
+  std::memcpy(&key_length, arena_.data() + record, sizeof key_length);
+  return std::string_view(arena_.data() + record + 2 * sizeof(uint32_t), key_length);
+}
+
+std::string_view HashTable::ValueAt(uint32_t record) const {
+  uint32_t lengths[2];
+  std::memcpy(lengths, arena_.data() + record, sizeof lengths);
+  return std::string_view(arena_.data() + record + sizeof lengths + lengths[0], lengths[1]);
+}
+
+std::optional<uint32_t> HashTable::Find(std::string_view folded_key) const {
   uint64_t h = HashKey(folded_key);
   uint32_t tag = static_cast<uint32_t>(h >> 32);
   for (size_t index = h & mask_;; index = (index + 1) & mask_) {
     const Slot& slot = slots_[index];
-    if (slot.entry == 0) return nullptr;
-    if (slot.tag != tag) continue;
-    const Entry& e = entries_[slot.entry - 1];
-    if (e.key_length == folded_key.size() &&
-        std::memcmp(arena_.data() + e.key_offset, folded_key.data(), folded_key.size()) == 0) {
-      return &e;
-    }
+    if (slot.record == 0) return std::nullopt;
+    if (slot.tag == tag && KeyAt(slot.record - 1) == folded_key) return slot.record - 1;
   }
 }
 
 Result<bool> HashTable::LookupInto(std::string_view key, std::string& value) const {
   char stack[256];
   std::string heap;
-  const Entry* e = Find(FoldKey(key, stack, heap));
-  if (e == nullptr) return false;
-  value.assign(arena_.data() + e->value_offset, e->value_length);
+  auto record = Find(FoldKey(key, stack, heap));
+  if (!record) return false;
+  value.assign(ValueAt(*record));
   return true;
 }
 
 Result<std::optional<std::string>> HashTable::Lookup(std::string_view key) const {
   char stack[256];
   std::string heap;
-  const Entry* e = Find(FoldKey(key, stack, heap));
-  if (e == nullptr) return std::optional<std::string>();
-  return std::optional<std::string>(std::in_place, arena_.data() + e->value_offset,
-                                    e->value_length);
+  auto record = Find(FoldKey(key, stack, heap));
+  if (!record) return std::optional<std::string>();
+  return std::optional<std::string>(std::in_place, ValueAt(*record));
 }
 
 }  // namespace moat::core

@@ -2,7 +2,7 @@
 //
 // Postfix compiles hash/btree tables with postmap into a .db file; Moat reads the text source
 // instead (`key whitespace value` logical lines, see core/table_file.h) into one flat, read-only
-// open-addressing hash table: all keys and values in one arena, a slot array of (hash tag, entry)
+// open-addressing hash table: all keys and values in one arena, a slot array of (hash tag, record)
 // pairs, so a lookup is one hash, a probe or two and one memcmp, with no allocation for keys up to
 // 256 bytes. Keys are folded to lower case (ASCII) at load and at lookup; values are kept as
 // written. The first of duplicate keys wins and the others are warnings ("duplicate entry").
@@ -40,29 +40,29 @@ class HashTable final : public LookupTable {
   Result<bool> LookupInto(std::string_view key, std::string& value) const override;
   const std::string& spec() const override { return spec_; }
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return size_; }
 
-  struct Entry {
-    uint32_t key_offset;
-    uint32_t key_length;
-    uint32_t value_offset;
-    uint32_t value_length;
-  };
+  // Slot array entry: the high half of the key's hash and the offset + 1 of the record in the
+  // arena (0 = empty). A record is [u32 key length][u32 value length][key][value], so a hit
+  // touches one slot and one record, usually two cache lines.
   struct Slot {
-    uint32_t tag;    // high half of the key's hash
-    uint32_t entry;  // index + 1 into entries_; 0 = empty
+    uint32_t tag;
+    uint32_t record;
   };
 
  private:
   class Builder;
   explicit HashTable(std::string spec) : spec_(std::move(spec)) {}
-  const Entry* Find(std::string_view folded_key) const;
+  // The record offset for `folded_key`, if present.
+  std::optional<uint32_t> Find(std::string_view folded_key) const;
+  std::string_view KeyAt(uint32_t record) const;
+  std::string_view ValueAt(uint32_t record) const;
 
   std::string spec_;
   std::string arena_;
-  std::vector<Entry> entries_;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
+  size_t size_ = 0;
 };
 
 // Lower-cases ASCII letters of `key` into `stack` when it fits, else into `heap`; returns the
