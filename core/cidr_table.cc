@@ -86,7 +86,7 @@ Result<std::shared_ptr<const CidrTable>> CidrTable::Compile(std::string spec,
     table->rules_.push_back(Rule{Op::kMatch, *network, negated, std::string(rest), 0});
     return {};
   });
-  if (!status) return std::unexpected(status.error());
+  if (!status) return Fail(OneLine(status.error()));
   if (!open_ifs.empty()) {
     return Fail(TableSyntaxError(path, open_ifs.back().second, "unterminated if (no matching endif)"));
   }

@@ -124,12 +124,12 @@ Result<std::shared_ptr<const HashTable>> HashTable::Compile(std::string spec,
     if (!added) return Fail(TableSyntaxError(path, number, added.error().message()));
     return {};
   });
-  if (!status) return std::unexpected(status.error());
+  if (!status) return Fail(OneLine(status.error()));
   std::vector<std::pair<int, std::string>> duplicates;
   auto table = builder.Finish(&duplicates);
   for (const auto& [line, key] : duplicates) {
-    warnings.push_back(fmt::format("{}:{}: duplicate entry: \"{}\" (the first one is used)", path,
-                                   line, key));
+    warnings.push_back(Printable(fmt::format("{}:{}: duplicate entry: \"{}\" (the first one is used)",
+                                             path, line, key)));
   }
   return table;
 }

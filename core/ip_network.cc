@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/table_file.h"
+
 namespace moat::core {
 namespace {
 
@@ -94,11 +96,13 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view pattern) {
   if (pattern.front() == '[') {
     size_t close = pattern.find(']');
     if (close == std::string_view::npos) {
-      return Fail(ErrorCode::kInvalid, "missing ']' character after \"{}\"", original);
+      return Fail(ErrorCode::kInvalid, "missing ']' character after \"{}\"",
+                  Printable(original));
     }
     std::string_view rest = pattern.substr(close + 1);
     if (!rest.empty() && rest.front() != '/') {
-      return Fail(ErrorCode::kInvalid, "garbage after \"{}\"", pattern.substr(0, close + 1));
+      return Fail(ErrorCode::kInvalid, "garbage after \"{}\"",
+                  Printable(pattern.substr(0, close + 1)));
     }
     unbracketed.assign(pattern.substr(1, close - 1));
     unbracketed.append(rest);
@@ -112,7 +116,7 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view pattern) {
   uint8_t raw[16] = {};
   if (slash == std::string_view::npos) {
     if (!PtonInto(v6 ? AF_INET6 : AF_INET, address_text, raw)) {
-      return Fail(ErrorCode::kInvalid, "bad address pattern: \"{}\"", original);
+      return Fail(ErrorCode::kInvalid, "bad address pattern: \"{}\"", Printable(original));
     }
     IpAddress address = FromRaw(v6, raw);
     return IpNetwork(address, address.bit_count());
@@ -125,7 +129,7 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view pattern) {
     for (char c : mask_text) prefix = prefix * 10 + (c - '0');
   }
   if (prefix < 0 || prefix > bits || !PtonInto(v6 ? AF_INET6 : AF_INET, address_text, raw)) {
-    return Fail(ErrorCode::kInvalid, "bad net/mask pattern: \"{}\"", original);
+    return Fail(ErrorCode::kInvalid, "bad net/mask pattern: \"{}\"", Printable(original));
   }
 
   std::array<uint8_t, 16> mask;
@@ -138,7 +142,7 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view pattern) {
     inet_ntop(v6 ? AF_INET6 : AF_INET, raw, suggestion, sizeof suggestion);
     return Fail(ErrorCode::kInvalid,
                 "non-null host address bits in \"{}\", perhaps you should use \"{}/{}\" instead",
-                original, suggestion, prefix);
+                Printable(original), suggestion, prefix);
   }
 
   IpAddress address = FromRaw(v6, raw);

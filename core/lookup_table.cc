@@ -9,6 +9,7 @@
 #include "core/inline_table.h"
 #include "core/regexp_table.h"
 #include "core/reloading_table.h"
+#include "core/table_file.h"
 
 namespace moat::core {
 namespace {
@@ -119,19 +120,21 @@ const std::vector<std::string>& SupportedTableTypes() {
 
 Result<std::vector<std::string>> SplitTableList(std::string_view specs) {
   auto tokens = SplitOutsideBraces(specs);
-  if (!tokens) return std::unexpected(tokens.error());
+  if (!tokens) return Fail(OneLine(tokens.error()));
   return std::vector<std::string>(tokens->begin(), tokens->end());
 }
 
 Result<std::shared_ptr<const LookupTable>> OpenTable(std::string_view spec,
                                                      const TableOpenOptions& options) {
   spec = TrimBlanks(spec);
-  return Open(spec, spec, options, 0);
+  auto table = Open(spec, spec, options, 0);
+  if (!table) return Fail(OneLine(table.error()));
+  return table;
 }
 
 Result<TableList> TableList::Open(std::string_view specs, const TableOpenOptions& options) {
   auto names = SplitOutsideBraces(specs);
-  if (!names) return std::unexpected(names.error());
+  if (!names) return Fail(OneLine(names.error()));
   std::vector<std::shared_ptr<const LookupTable>> tables;
   tables.reserve(names->size());
   for (std::string_view name : *names) {

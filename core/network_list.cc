@@ -90,7 +90,7 @@ Status NetworkList::AddEntries(std::string_view list, const TableOpenOptions& op
 Result<NetworkList> NetworkList::Parse(std::string_view list, const TableOpenOptions& options) {
   NetworkList result;
   Status status = result.AddEntries(list, options, 0, "");
-  if (!status) return std::unexpected(status.error());
+  if (!status) return Fail(OneLine(status.error()));
   return result;
 }
 
@@ -124,7 +124,7 @@ Result<MynetworksStyle> ParseMynetworksStyle(std::string_view value) {
   if (value == "class") return MynetworksStyle::kClass;
   return Fail(ErrorCode::kInvalid,
               "bad mynetworks_style value: \"{}\"; specify exactly one of host, subnet, class",
-              value);
+              Printable(value));
 }
 
 std::string MynetworksFromStyle(MynetworksStyle style,

@@ -344,7 +344,7 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
   };
 
   Status status = ForEachLogicalLine(text, path, parse_line);
-  if (!status) return std::unexpected(status.error());
+  if (!status) return Fail(OneLine(status.error()));
   if (!open_ifs.empty()) {
     return Fail(TableSyntaxError(path, table->rules_[open_ifs.back()].line,
                                  "unterminated if (no matching endif)"));
@@ -355,13 +355,15 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
 Result<bool> RegexpTable::RuleMatches(const Rule& rule, std::string_view key) const {
   auto matched = rule.regex->Matches(key);
   if (!matched) {
-    return Fail(matched.error().code(), "{}:{}: {}", path_, rule.line, matched.error().message());
+    return Fail(matched.error().code(), "{}:{}: {}", path_, rule.line,
+                Printable(matched.error().message()));
   }
   if (*matched == rule.negated) return false;
   if (!rule.second) return true;
   auto second = rule.second->Matches(key);
   if (!second) {
-    return Fail(second.error().code(), "{}:{}: {}", path_, rule.line, second.error().message());
+    return Fail(second.error().code(), "{}:{}: {}", path_, rule.line,
+                Printable(second.error().message()));
   }
   return *second != rule.second_negated;
 }
@@ -391,14 +393,15 @@ Result<bool> RegexpTable::LookupInto(std::string_view key, std::string& value) c
     // Captures are needed: a positive pattern (checked at compile time).
     auto found = rule.regex->Search(key);
     if (!found) {
-      return Fail(found.error().code(), "{}:{}: {}", path_, rule.line, found.error().message());
+      return Fail(found.error().code(), "{}:{}: {}", path_, rule.line,
+                  Printable(found.error().message()));
     }
     if (!found->has_value()) continue;
     if (rule.second) {
       auto second = rule.second->Matches(key);
       if (!second) {
         return Fail(second.error().code(), "{}:{}: {}", path_, rule.line,
-                    second.error().message());
+                    Printable(second.error().message()));
       }
       if (*second == rule.second_negated) continue;
     }

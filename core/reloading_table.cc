@@ -32,10 +32,12 @@ Result<std::shared_ptr<const ReloadingTable>> ReloadingTable::Open(
   std::vector<std::string> warnings;
   auto contents = compiler(file->text, warnings);
   if (!contents) return std::unexpected(contents.error());
-  if (options.warnings != nullptr) {
-    options.warnings->insert(options.warnings->end(), warnings.begin(), warnings.end());
-  } else {
-    for (const auto& w : warnings) spdlog::warn("{}", w);
+  for (const auto& w : warnings) {
+    if (options.warnings != nullptr) {
+      options.warnings->push_back(Printable(w));
+    } else {
+      spdlog::warn("{}", Printable(w));
+    }
   }
   std::shared_ptr<ReloadingTable> table(
       new ReloadingTable(std::move(spec), std::move(path), std::move(compiler), options));
@@ -73,7 +75,7 @@ Status ReloadingTable::ReloadLocked() const {
   if (stamp && *stamp == loaded_stamp_) return {};
   auto log_once = [&](const Error& error, const FileStamp& version) -> Status {
     if (!failed_error_ || !(failed_stamp_ == version)) {
-      spdlog::error("{}: reload failed, still using the previous contents: {}", spec_,
+      spdlog::error("{}: reload failed, still using the previous contents: {}", Printable(spec_),
                     error.message());
       failed_stamp_ = version;
       failed_error_ = error;
@@ -89,7 +91,7 @@ Status ReloadingTable::ReloadLocked() const {
   std::vector<std::string> warnings;
   auto contents = compiler_(file->text, warnings);
   if (!contents) return log_once(contents.error(), file->stamp);
-  for (const auto& w : warnings) spdlog::warn("{}", w);
+  for (const auto& w : warnings) spdlog::warn("{}", Printable(w));
 
   contents_.store(std::move(*contents));
   // The stamp taken before reading: if the file changed while we read it, the next check sees

@@ -50,6 +50,28 @@ std::string_view TrimTrailing(std::string_view s) {
 
 }  // namespace
 
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += fmt::format("\\x{:02x}", u);
+    }
+  }
+  return out;
+}
+
+Error OneLine(const Error& error) { return Error(error.code(), Printable(error.message())); }
+
 Error TableSyntaxError(std::string_view path, int line_number, std::string_view message) {
   return Error(ErrorCode::kInvalid, fmt::format("{}:{}: {}", path, line_number, message));
 }

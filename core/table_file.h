@@ -53,6 +53,13 @@ using LogicalLineFn = std::function<Status(std::string_view text, int line_numbe
 // returns the first error of `fn`.
 Status ForEachLogicalLine(std::string_view content, std::string_view path, const LogicalLineFn& fn);
 
+// `text` with control characters written as \n, \t, \r or \xNN, so that a message quoting
+// hostile or mangled input stays one printable line.
+std::string Printable(std::string_view text);
+
+// The same error with its message made Printable(): applied where table errors leave core.
+Error OneLine(const Error& error);
+
 // "path:line: message" with the code kInvalid: the form every table syntax error takes.
 Error TableSyntaxError(std::string_view path, int line_number, std::string_view message);
 
