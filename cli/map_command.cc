@@ -193,7 +193,6 @@ void RegisterMapCommand(CLI::App& app, const GlobalOptions& global) {
   query->add_option("--local-domain", o->local_domains,
                     "a domain delivered here ($myorigin, $mydestination), for the bare user "
                     "lookups of --style virtual; repeatable")
-      ->expected(1)
       ->allow_extra_args(false);
   query->add_flag("--parent-matches-subdomains", o->parent_matches_subdomains,
                   "example.com entries also match subdomains (parent_domain_matches_subdomains "

@@ -138,6 +138,9 @@ TEST(MapCommandTest, AddressSearchShowsWhichKeyMatched) {
        "extension \"+x\")\n"
        "ann@example.com -> catch-all (key \"@example.com\" in inline:{ joe=local, "
        "@example.com=catch-all })\n"},
+      {{"map", "query", "--address", "--local-domain", "example.net", "--local-domain",
+        "Example.COM", "inline:{ joe=local }", "joe@example.com"},
+       0, "joe@example.com -> local (key \"joe\" in inline:{ joe=local })\n"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(fmt::format("{}", fmt::join(c.args, " ")));

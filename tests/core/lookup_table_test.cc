@@ -152,6 +152,17 @@ TEST(LookupTableTest, SpecErrorsAreOneLineAndNameTheSpec) {
   }
 }
 
+TEST(LookupTableTest, MessagesQuotingInputStayOnOneLine) {
+  auto table = OpenTable("inline:{ a\nb\x01 }");
+  ASSERT_FALSE(table);
+  EXPECT_EQ(table.error().message(),
+            "inline:{ a\\nb\\x01 }: missing '=' after attribute name \"a\"; need "
+            "\"inline:{name=value...}\"");
+  auto file = OpenTable("hash:/no\nwhere");
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().message(), "/no\\nwhere: cannot open table: No such file or directory");
+}
+
 // The "Must show" bad input: each a one-line file:line message (or file: for unreadable files).
 TEST(LookupTableTest, BadTableFilesGiveOneLineFileLineErrors) {
   struct Case {
