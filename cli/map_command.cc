@@ -12,9 +12,9 @@
 // Exit status: 0 when every key was found, 1 when one was not, 2 on an error (a table that
 // cannot be opened or a lookup that failed), whose one-line message ("file:line: ...") goes to
 // stderr.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -169,9 +169,10 @@ void RegisterMapCommand(CLI::App& app, const GlobalOptions& global) {
   CLI::App* query = map->add_subcommand(
       "query", "Look KEYs up in TYPE:NAME tables, like postmap -q (exit 1: not found, 2: error)");
   auto o = std::make_shared<MapQueryOptions>();
-  query->add_option("table", o->tables,
-                    "TYPE:NAME (hash, btree, texthash, pcre, regexp, cidr, static, inline, ...), "
-                    "or a comma-separated list searched in order")
+  query
+      ->add_option("table", o->tables,
+                   "TYPE:NAME (hash, btree, texthash, pcre, regexp, cidr, static, inline, ...), "
+                   "or a comma-separated list searched in order")
       ->required();
   query->add_option("key", o->keys, "keys to look up; - reads keys from stdin, one per line")
       ->required();
@@ -190,9 +191,10 @@ void RegisterMapCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   query->add_option("--delimiter", o->delimiter,
                     "recipient_delimiter: characters that start an address extension (e.g. +)");
-  query->add_option("--local-domain", o->local_domains,
-                    "a domain delivered here ($myorigin, $mydestination), for the bare user "
-                    "lookups of --style virtual; repeatable")
+  query
+      ->add_option("--local-domain", o->local_domains,
+                   "a domain delivered here ($myorigin, $mydestination), for the bare user "
+                   "lookups of --style virtual; repeatable")
       ->allow_extra_args(false);
   query->add_flag("--parent-matches-subdomains", o->parent_matches_subdomains,
                   "example.com entries also match subdomains (parent_domain_matches_subdomains "

@@ -10,8 +10,8 @@ namespace {
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return Lower(x) == Lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return Lower(x) == Lower(y); });
 }
 
 struct SplitAddress {
@@ -20,7 +20,8 @@ struct SplitAddress {
 };
 
 // strip_addr()/split_addr(): where the extension starts, if the address has one.
-std::optional<SplitAddress> SplitExtension(std::string_view address, const AddressContext& context) {
+std::optional<SplitAddress> SplitExtension(std::string_view address,
+                                           const AddressContext& context) {
   const std::string& delimiters = context.recipient_delimiter;
   if (delimiters.empty()) return std::nullopt;
   size_t at = address.rfind('@');
@@ -167,12 +168,15 @@ Result<std::optional<TableMatch>> FindDomain(const TableList& tables, std::strin
 
 bool ParentDomainMatchesSubdomains(std::string_view feature, std::string_view parameter_value) {
   size_t i = 0;
-  auto separator = [](char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  auto separator = [](char c) {
+    return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  };
   while (i < parameter_value.size()) {
     while (i < parameter_value.size() && separator(parameter_value[i])) ++i;
     size_t begin = i;
     while (i < parameter_value.size() && !separator(parameter_value[i])) ++i;
-    if (i > begin && EqualsIgnoreCase(parameter_value.substr(begin, i - begin), feature)) return true;
+    if (i > begin && EqualsIgnoreCase(parameter_value.substr(begin, i - begin), feature))
+      return true;
   }
   return false;
 }

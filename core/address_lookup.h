@@ -46,9 +46,9 @@
 namespace moat::core {
 
 enum class ParentDomainStyle {
-  kNone,                // the domain itself only
-  kDotParent,           // ".example.com" entries match subdomains (transport(5) default)
-  kParent,              // "example.com" entries match subdomains too (parent_domain_matches_...)
+  kNone,       // the domain itself only
+  kDotParent,  // ".example.com" entries match subdomains (transport(5) default)
+  kParent,     // "example.com" entries match subdomains too (parent_domain_matches_...)
 };
 
 struct AddressSearch {
@@ -79,7 +79,7 @@ struct AddressContext {
 
 struct SearchKey {
   std::string key;
-  bool partial = false;            // true: pattern tables are not asked
+  bool partial = false;             // true: pattern tables are not asked
   bool extension_stripped = false;  // the key lacks the address extension
 };
 

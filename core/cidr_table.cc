@@ -6,31 +6,11 @@
 namespace moat::core {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool StartsWithWord(std::string_view line, std::string_view word) {
-  if (line.size() < word.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i) {
-    char c = line[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != word[i]) return false;
-  }
-  return line.size() == word.size() || !IsAlnum(line[word.size()]);
-}
-
-std::string_view SkipSpace(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  return s;
-}
-
 // Splits "word rest": the word up to whitespace, the rest with leading whitespace removed.
 std::pair<std::string_view, std::string_view> SplitWord(std::string_view s) {
   size_t end = 0;
-  while (end < s.size() && !IsSpace(s[end])) ++end;
-  return {s.substr(0, end), SkipSpace(s.substr(end))};
+  while (end < s.size() && !IsTableSpace(s[end])) ++end;
+  return {s.substr(0, end), SkipTableSpace(s.substr(end))};
 }
 
 // "!!net" -> (net, negation parity); Postfix allows no space after the "!".
@@ -45,8 +25,7 @@ std::pair<std::string_view, bool> StripNegation(std::string_view pattern) {
 
 }  // namespace
 
-Result<std::shared_ptr<const CidrTable>> CidrTable::Compile(std::string spec,
-                                                            std::string_view path,
+Result<std::shared_ptr<const CidrTable>> CidrTable::Compile(std::string spec, std::string_view path,
                                                             std::string_view text,
                                                             std::vector<std::string>& warnings) {
   std::shared_ptr<CidrTable> table(new CidrTable(std::move(spec)));
@@ -56,27 +35,27 @@ Result<std::shared_ptr<const CidrTable>> CidrTable::Compile(std::string spec,
     auto syntax = [&](std::string_view message) {
       return std::unexpected(TableSyntaxError(path, number, message));
     };
-    if (StartsWithWord(line, "endif")) {
+    if (StartsWithKeyword(line, "endif")) {
       if (open_ifs.empty()) return syntax("endif without matching if");
-      if (!SkipSpace(line.substr(5)).empty()) {
+      if (!SkipTableSpace(line.substr(5)).empty()) {
         warnings.push_back(fmt::format("{}:{}: ignoring extra text after endif", path, number));
       }
       table->rules_[open_ifs.back().first].endif = table->rules_.size();
       open_ifs.pop_back();
-      table->rules_.push_back(Rule{Op::kEndif, IpNetwork(*IpAddress::Parse("0.0.0.0"), 0), false,
-                                   {}, 0});
+      table->rules_.push_back(
+          Rule{Op::kEndif, IpNetwork(*IpAddress::Parse("0.0.0.0"), 0), false, {}, 0});
       return {};
     }
-    const bool is_if = StartsWithWord(line, "if");
-    auto [word, rest] = SplitWord(is_if ? SkipSpace(line.substr(2)) : line);
+    const bool is_if = StartsWithKeyword(line, "if");
+    auto [word, rest] = SplitWord(is_if ? SkipTableSpace(line.substr(2)) : line);
     auto [pattern, negated] = StripNegation(word);
     if (pattern.empty()) return syntax("no address pattern");
     auto network = IpNetwork::Parse(pattern);
     if (!network) return syntax(network.error().message());
     if (is_if) {
       if (!rest.empty()) {
-        warnings.push_back(fmt::format("{}:{}: ignoring extra text after if: \"{}\"", path, number,
-                                       rest));
+        warnings.push_back(
+            fmt::format("{}:{}: ignoring extra text after if: \"{}\"", path, number, rest));
       }
       open_ifs.emplace_back(table->rules_.size(), number);
       table->rules_.push_back(Rule{Op::kIf, *network, negated, {}, 0});
@@ -88,7 +67,8 @@ Result<std::shared_ptr<const CidrTable>> CidrTable::Compile(std::string spec,
   });
   if (!status) return Fail(OneLine(status.error()));
   if (!open_ifs.empty()) {
-    return Fail(TableSyntaxError(path, open_ifs.back().second, "unterminated if (no matching endif)"));
+    return Fail(
+        TableSyntaxError(path, open_ifs.back().second, "unterminated if (no matching endif)"));
   }
   return std::shared_ptr<const CidrTable>(std::move(table));
 }

@@ -14,8 +14,6 @@ namespace {
 
 constexpr char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
 uint64_t HashKey(std::string_view folded) { return std::hash<std::string_view>{}(folded); }
 
 }  // namespace
@@ -96,8 +94,7 @@ class HashTable::Builder {
   std::vector<int> lines_;
 };
 
-Result<std::shared_ptr<const HashTable>> HashTable::Compile(std::string spec,
-                                                            std::string_view path,
+Result<std::shared_ptr<const HashTable>> HashTable::Compile(std::string spec, std::string_view path,
                                                             std::string_view text,
                                                             std::vector<std::string>& warnings) {
   Builder builder(std::move(spec));
@@ -105,20 +102,22 @@ Result<std::shared_ptr<const HashTable>> HashTable::Compile(std::string spec,
   builder.Reserve(newlines + 1, text.size());
   Status status = ForEachLogicalLine(text, path, [&](std::string_view line, int number) -> Status {
     size_t key_end = 0;
-    while (key_end < line.size() && !IsBlank(line[key_end])) ++key_end;
+    while (key_end < line.size() && !IsTableSpace(line[key_end])) ++key_end;
     std::string_view key = line.substr(0, key_end);
     size_t value_begin = key_end;
-    while (value_begin < line.size() && IsBlank(line[value_begin])) ++value_begin;
+    while (value_begin < line.size() && IsTableSpace(line[value_begin])) ++value_begin;
     std::string_view value = line.substr(value_begin);
     if (value.empty()) {
-      return Fail(TableSyntaxError(path, number, fmt::format("expected format: key whitespace "
-                                                             "value, found only the key \"{}\"",
-                                                             key)));
+      return Fail(TableSyntaxError(path, number,
+                                   fmt::format("expected format: key whitespace "
+                                               "value, found only the key \"{}\"",
+                                               key)));
     }
     if (key.back() == ':') {
-      warnings.push_back(fmt::format("{}:{}: record is in \"key: value\" format; is this an alias "
-                                     "file?",
-                                     path, number));
+      warnings.push_back(
+          fmt::format("{}:{}: record is in \"key: value\" format; is this an alias "
+                      "file?",
+                      path, number));
     }
     Status added = builder.Add(key, value, number);
     if (!added) return Fail(TableSyntaxError(path, number, added.error().message()));
@@ -128,8 +127,8 @@ Result<std::shared_ptr<const HashTable>> HashTable::Compile(std::string spec,
   std::vector<std::pair<int, std::string>> duplicates;
   auto table = builder.Finish(&duplicates);
   for (const auto& [line, key] : duplicates) {
-    warnings.push_back(Printable(fmt::format("{}:{}: duplicate entry: \"{}\" (the first one is used)",
-                                             path, line, key)));
+    warnings.push_back(Printable(
+        fmt::format("{}:{}: duplicate entry: \"{}\" (the first one is used)", path, line, key)));
   }
   return table;
 }

@@ -60,18 +60,21 @@ Result<std::vector<std::string_view>> SplitOutsideBraces(std::string_view text) 
   return tokens;
 }
 
-Result<std::shared_ptr<const LookupTable>> OpenStaticTable(std::string spec, std::string_view name) {
+Result<std::shared_ptr<const LookupTable>> OpenStaticTable(std::string spec,
+                                                           std::string_view name) {
   std::string_view value = name;
   if (!value.empty() && value.front() == '{') {
     auto inner = StripBraces(Trim(value));
-    if (!inner) return Fail(ErrorCode::kInvalid, "{}: bad syntax: need \"static:{{ value }}\"", spec);
+    if (!inner)
+      return Fail(ErrorCode::kInvalid, "{}: bad syntax: need \"static:{{ value }}\"", spec);
     value = *inner;
   }
   return std::shared_ptr<const LookupTable>(
       std::make_shared<StaticTable>(std::move(spec), std::string(value)));
 }
 
-Result<std::shared_ptr<const LookupTable>> OpenInlineTable(std::string spec, std::string_view name) {
+Result<std::shared_ptr<const LookupTable>> OpenInlineTable(std::string spec,
+                                                           std::string_view name) {
   auto fail = [&](std::string_view why) {
     return Fail(ErrorCode::kInvalid, "{}: {}; need \"inline:{{name=value...}}\"", spec, why);
   };

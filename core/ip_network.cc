@@ -96,8 +96,7 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view pattern) {
   if (pattern.front() == '[') {
     size_t close = pattern.find(']');
     if (close == std::string_view::npos) {
-      return Fail(ErrorCode::kInvalid, "missing ']' character after \"{}\"",
-                  Printable(original));
+      return Fail(ErrorCode::kInvalid, "missing ']' character after \"{}\"", Printable(original));
     }
     std::string_view rest = pattern.substr(close + 1);
     if (!rest.empty() && rest.front() != '/') {

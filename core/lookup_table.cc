@@ -20,8 +20,8 @@ constexpr std::array<std::string_view, 7> kIndexedTypes = {"hash", "btree", "tex
 
 // Postfix types that need a server, a daemon or an OS service Moat does not provide.
 constexpr std::array<std::string_view, 16> kUnsupportedTypes = {
-    "mysql", "pgsql", "ldap",    "sqlite",   "memcache", "tcp",      "socketmap", "unix",
-    "nis",   "nisplus", "netinfo", "environ", "fail",    "pipemap", "unionmap",  "randmap"};
+    "mysql", "pgsql",   "ldap",    "sqlite",  "memcache", "tcp",     "socketmap", "unix",
+    "nis",   "nisplus", "netinfo", "environ", "fail",     "pipemap", "unionmap",  "randmap"};
 
 bool Contains(const auto& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -97,14 +97,15 @@ Result<std::shared_ptr<const LookupTable>> Open(std::string_view written, std::s
       return std::shared_ptr<const LookupTable>(std::move(*table));
     };
   } else if (Contains(kUnsupportedTypes, type)) {
-    return Fail(ErrorCode::kInvalid, "\"{}\": table type \"{}\" is not supported by Moat (supported: {})",
-                written, type, SupportedList());
+    return Fail(ErrorCode::kInvalid,
+                "\"{}\": table type \"{}\" is not supported by Moat (supported: {})", written, type,
+                SupportedList());
   } else {
     return Fail(ErrorCode::kInvalid, "\"{}\": unknown table type \"{}\" (supported: {})", written,
                 type, SupportedList());
   }
-  auto table = ReloadingTable::Open(std::move(spec_text), std::move(path), std::move(compiler),
-                                    options);
+  auto table =
+      ReloadingTable::Open(std::move(spec_text), std::move(path), std::move(compiler), options);
   if (!table) return std::unexpected(table.error());
   return std::shared_ptr<const LookupTable>(std::move(*table));
 }
@@ -112,8 +113,8 @@ Result<std::shared_ptr<const LookupTable>> Open(std::string_view written, std::s
 }  // namespace
 
 const std::vector<std::string>& SupportedTableTypes() {
-  static const std::vector<std::string> types = {"hash", "btree", "texthash", "lmdb",  "cdb",
-                                                 "dbm",  "sdbm",  "pcre",     "regexp", "cidr",
+  static const std::vector<std::string> types = {"hash",   "btree",  "texthash", "lmdb",   "cdb",
+                                                 "dbm",    "sdbm",   "pcre",     "regexp", "cidr",
                                                  "static", "inline", "proxy"};
   return types;
 }

@@ -61,7 +61,8 @@ Status NetworkList::AddEntries(std::string_view list, const TableOpenOptions& op
         ++line;
         size_t first = physical.find_first_not_of(" \t\r\f\v");
         if (first == std::string_view::npos || physical[first] == '#') continue;
-        Status status = AddEntries(physical, options, depth + 1, fmt::format("{}:{}: ", path, line));
+        Status status =
+            AddEntries(physical, options, depth + 1, fmt::format("{}:{}: ", path, line));
         if (!status) return status;
       }
       continue;
@@ -109,7 +110,8 @@ Result<bool> NetworkList::Contains(const IpAddress& address) const {
       matched = network->Contains(address);
     } else {
       if (text.empty()) text = address.ToString();
-      auto found = std::get<std::shared_ptr<const LookupTable>>(entry.what)->LookupInto(text, value);
+      auto found =
+          std::get<std::shared_ptr<const LookupTable>>(entry.what)->LookupInto(text, value);
       if (!found) return std::unexpected(found.error());
       matched = *found;
     }
@@ -134,8 +136,7 @@ std::string MynetworksFromStyle(MynetworksStyle style,
   for (const InterfaceAddress& iface : interfaces) {
     const IpAddress& a = iface.address;
     int prefix = a.bit_count();
-    if (style == MynetworksStyle::kSubnet ||
-        (style == MynetworksStyle::kClass && !a.is_v4())) {
+    if (style == MynetworksStyle::kSubnet || (style == MynetworksStyle::kClass && !a.is_v4())) {
       prefix = iface.prefix_length;
     } else if (style == MynetworksStyle::kClass) {
       const uint8_t top = a.bytes()[0];

@@ -9,26 +9,7 @@
 namespace moat::core {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool IsNameChar(char c) { return IsAlnum(c) || c == '_'; }
-
-std::string_view SkipSpace(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  return s;
-}
-
-bool StartsWithWord(std::string_view line, std::string_view word) {
-  if (line.size() < word.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i) {
-    char c = line[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != word[i]) return false;
-  }
-  return line.size() == word.size() || !IsAlnum(line[word.size()]);
-}
+bool IsNameChar(char c) { return IsTableAlnum(c) || c == '_'; }
 
 // One "!/pattern/flags" as written, before compilation.
 struct PatternText {
@@ -45,7 +26,7 @@ Result<PatternText> ParsePattern(std::string_view& rest, RegexpDialect dialect,
   for (; p < rest.size(); ++p) {
     if (rest[p] == '!') {
       out.negated = !out.negated;
-    } else if (!IsSpace(rest[p])) {
+    } else if (!IsTableSpace(rest[p])) {
       break;
     }
   }
@@ -66,15 +47,29 @@ Result<PatternText> ParsePattern(std::string_view& rest, RegexpDialect dialect,
   if (dialect == RegexpDialect::kPcre) {
     o.caseless = true;
     o.dotall = true;
-    for (; p < rest.size() && !IsSpace(rest[p]); ++p) {
+    for (; p < rest.size() && !IsTableSpace(rest[p]); ++p) {
       switch (rest[p]) {
-        case 'i': o.caseless = !o.caseless; break;
-        case 'm': o.multiline = !o.multiline; break;
-        case 's': o.dotall = !o.dotall; break;
-        case 'x': o.extended = !o.extended; break;
-        case 'A': o.anchored = !o.anchored; break;
-        case 'E': o.dollar_endonly = !o.dollar_endonly; break;
-        case 'U': o.ungreedy = !o.ungreedy; break;
+        case 'i':
+          o.caseless = !o.caseless;
+          break;
+        case 'm':
+          o.multiline = !o.multiline;
+          break;
+        case 's':
+          o.dotall = !o.dotall;
+          break;
+        case 'x':
+          o.extended = !o.extended;
+          break;
+        case 'A':
+          o.anchored = !o.anchored;
+          break;
+        case 'E':
+          o.dollar_endonly = !o.dollar_endonly;
+          break;
+        case 'U':
+          o.ungreedy = !o.ungreedy;
+          break;
         case 'X':
           flag_warnings.push_back("ignoring obsolete regular expression option \"X\"");
           break;
@@ -87,11 +82,17 @@ Result<PatternText> ParsePattern(std::string_view& rest, RegexpDialect dialect,
     bool newline_sensitive = false;
     bool extended_syntax = true;
     o.caseless = true;
-    for (; p < rest.size() && !IsSpace(rest[p]) && rest[p] != '!'; ++p) {
+    for (; p < rest.size() && !IsTableSpace(rest[p]) && rest[p] != '!'; ++p) {
       switch (rest[p]) {
-        case 'i': o.caseless = !o.caseless; break;
-        case 'm': newline_sensitive = !newline_sensitive; break;
-        case 'x': extended_syntax = !extended_syntax; break;
+        case 'i':
+          o.caseless = !o.caseless;
+          break;
+        case 'm':
+          newline_sensitive = !newline_sensitive;
+          break;
+        case 'x':
+          extended_syntax = !extended_syntax;
+          break;
         default:
           return Fail(ErrorCode::kInvalid, "unknown regular expression option \"{}\"", rest[p]);
       }
@@ -165,7 +166,9 @@ Status ParseResult(std::string_view text, RegexpTable::Rule& rule) {
       n = n * 10 + static_cast<uint32_t>(c - '0');
       if (n > 65535) break;
     }
-    if (n < 1 || n > 65535) return Fail(ErrorCode::kInvalid, "out of range replacement index \"{}\"", name);
+    if (n < 1 || n > 65535) {
+      return Fail(ErrorCode::kInvalid, "out of range replacement index \"{}\"", name);
+    }
     flush_literal();
     RegexpTable::Piece piece;
     piece.group = n;
@@ -181,9 +184,7 @@ Status ParseResult(std::string_view text, RegexpTable::Rule& rule) {
   return {};
 }
 
-Result<Regex> CompilePattern(const PatternText& p) {
-  return Regex::Compile(p.pattern, p.options);
-}
+Result<Regex> CompilePattern(const PatternText& p) { return Regex::Compile(p.pattern, p.options); }
 
 }  // namespace
 
@@ -195,10 +196,18 @@ std::string TranslatePosixRegex(std::string_view ere) {
     if (c == '\\' && i + 1 < ere.size()) {
       char n = ere[++i];
       switch (n) {
-        case '<': out += "\\b(?=\\w)"; break;   // GNU start of word
-        case '>': out += "\\b(?<=\\w)"; break;  // GNU end of word
-        case '`': out += "\\A"; break;
-        case '\'': out += "\\z"; break;
+        case '<':
+          out += "\\b(?=\\w)";
+          break;  // GNU start of word
+        case '>':
+          out += "\\b(?<=\\w)";
+          break;  // GNU end of word
+        case '`':
+          out += "\\A";
+          break;
+        case '\'':
+          out += "\\z";
+          break;
         default:
           out += '\\';
           out += n;
@@ -254,12 +263,13 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
     };
     std::vector<std::string> flag_warnings;
     auto add_flag_warnings = [&] {
-      for (const auto& w : flag_warnings) warnings.push_back(fmt::format("{}:{}: {}", path, number, w));
+      for (const auto& w : flag_warnings)
+        warnings.push_back(fmt::format("{}:{}: {}", path, number, w));
     };
     Rule rule;
     rule.line = number;
 
-    if (!IsAlnum(line.front())) {
+    if (!IsTableAlnum(line.front())) {
       std::string_view rest = line;
       auto first = ParsePattern(rest, dialect, flag_warnings);
       if (!first) return syntax(first.error().message());
@@ -269,13 +279,13 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
         if (!parsed) return syntax(parsed.error().message());
         second = std::move(*parsed);
       }
-      std::string_view result = SkipSpace(rest);
-      if (!rest.empty() && !IsSpace(rest.front())) {
+      std::string_view result = SkipTableSpace(rest);
+      if (!rest.empty() && !IsTableSpace(rest.front())) {
         return syntax(fmt::format("unexpected text \"{}\" after the pattern", rest));
       }
       if (result.empty()) {
-        warnings.push_back(fmt::format("{}:{}: no result after the pattern: using an empty string",
-                                       path, number));
+        warnings.push_back(
+            fmt::format("{}:{}: no result after the pattern: using an empty string", path, number));
       }
       Status parsed_result = ParseResult(result, rule);
       if (!parsed_result) {
@@ -287,9 +297,10 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
       auto regex = CompilePattern(*first);
       if (!regex) return syntax(regex.error().message());
       if (rule.max_group > regex->capture_count()) {
-        return syntax(fmt::format("out of range replacement index \"{}\": the pattern has {} "
-                                  "capture group(s)",
-                                  rule.max_group, regex->capture_count()));
+        return syntax(
+            fmt::format("out of range replacement index \"{}\": the pattern has {} "
+                        "capture group(s)",
+                        rule.max_group, regex->capture_count()));
       }
       rule.op = Op::kMatch;
       rule.regex = std::move(*regex);
@@ -305,15 +316,16 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
       return {};
     }
 
-    if (StartsWithWord(line, "if")) {
-      std::string_view rest = SkipSpace(line.substr(2));
+    if (StartsWithKeyword(line, "if")) {
+      std::string_view rest = SkipTableSpace(line.substr(2));
       auto pattern = ParsePattern(rest, dialect, flag_warnings);
       if (!pattern) return syntax(pattern.error().message());
-      rest = SkipSpace(rest);
+      rest = SkipTableSpace(rest);
       if (!rest.empty()) {
-        warnings.push_back(fmt::format("{}:{}: ignoring extra text after if: \"{}\" (do not indent "
-                                       "the rules between if and endif)",
-                                       path, number, rest));
+        warnings.push_back(
+            fmt::format("{}:{}: ignoring extra text after if: \"{}\" (do not indent "
+                        "the rules between if and endif)",
+                        path, number, rest));
       }
       auto regex = CompilePattern(*pattern);
       if (!regex) return syntax(regex.error().message());
@@ -326,9 +338,9 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
       return {};
     }
 
-    if (StartsWithWord(line, "endif")) {
+    if (StartsWithKeyword(line, "endif")) {
       if (open_ifs.empty()) return syntax("endif without matching if");
-      if (!SkipSpace(line.substr(5)).empty()) {
+      if (!SkipTableSpace(line.substr(5)).empty()) {
         warnings.push_back(fmt::format("{}:{}: ignoring extra text after endif", path, number));
       }
       table->rules_[open_ifs.back()].endif = table->rules_.size();
@@ -338,9 +350,10 @@ Result<std::shared_ptr<const RegexpTable>> RegexpTable::Compile(
       return {};
     }
 
-    return syntax(fmt::format("unrecognized line \"{}\": expected /pattern/ result, if /pattern/ "
-                              "or endif",
-                              line.substr(0, 40)));
+    return syntax(
+        fmt::format("unrecognized line \"{}\": expected /pattern/ result, if /pattern/ "
+                    "or endif",
+                    line.substr(0, 40)));
   };
 
   Status status = ForEachLogicalLine(text, path, parse_line);

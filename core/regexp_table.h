@@ -48,8 +48,7 @@ enum class RegexpDialect { kPcre, kPosix };
 
 class RegexpTable final : public LookupTable {
  public:
-  static Result<std::shared_ptr<const RegexpTable>> Compile(std::string spec,
-                                                            RegexpDialect dialect,
+  static Result<std::shared_ptr<const RegexpTable>> Compile(std::string spec, RegexpDialect dialect,
                                                             std::string_view path,
                                                             std::string_view text,
                                                             std::vector<std::string>& warnings);
@@ -75,14 +74,15 @@ class RegexpTable final : public LookupTable {
     bool negated = false;
     std::optional<Regex> second;  // regexp: /a/!/b/
     bool second_negated = false;
-    std::string text;             // the result with $$ folded; literal when max_group == 0
-    std::vector<Piece> pieces;    // used when max_group > 0
+    std::string text;           // the result with $$ folded; literal when max_group == 0
+    std::vector<Piece> pieces;  // used when max_group > 0
     uint32_t max_group = 0;
-    size_t endif = 0;             // kIf: index of the matching endif
+    size_t endif = 0;  // kIf: index of the matching endif
   };
 
  private:
-  RegexpTable(std::string spec, std::string path) : spec_(std::move(spec)), path_(std::move(path)) {}
+  RegexpTable(std::string spec, std::string path)
+      : spec_(std::move(spec)), path_(std::move(path)) {}
   Result<bool> RuleMatches(const Rule& rule, std::string_view key) const;
 
   std::string spec_;

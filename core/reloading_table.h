@@ -72,8 +72,8 @@ class ReloadingTable final : public LookupTable {
   mutable std::atomic<int64_t> next_check_ns_{0};
   mutable std::atomic<uint64_t> generation_{0};
   mutable std::mutex reload_mutex_;
-  mutable FileStamp loaded_stamp_;   // guarded by reload_mutex_
-  mutable FileStamp failed_stamp_;   // guarded by reload_mutex_: last version that failed
+  mutable FileStamp loaded_stamp_;             // guarded by reload_mutex_
+  mutable FileStamp failed_stamp_;             // guarded by reload_mutex_: last version that failed
   mutable std::optional<Error> failed_error_;  // guarded by reload_mutex_: and why
 };
 

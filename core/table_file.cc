@@ -11,10 +11,6 @@
 namespace moat::core {
 namespace {
 
-bool IsBlank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
 FileStamp StampOf(const struct stat& st) {
   FileStamp stamp;
   stamp.device = st.st_dev;
@@ -44,7 +40,7 @@ class FileDescriptor {
 };
 
 std::string_view TrimTrailing(std::string_view s) {
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  while (!s.empty() && IsTableSpace(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -123,8 +119,8 @@ Result<TableFile> ReadTableFile(const std::string& path, size_t max_bytes) {
 
 Status ForEachLogicalLine(std::string_view content, std::string_view path,
                           const LogicalLineFn& fn) {
-  std::string joined;          // only used when a logical line spans physical lines
-  std::string_view single;     // the logical line while it is one physical line
+  std::string joined;       // only used when a logical line spans physical lines
+  std::string_view single;  // the logical line while it is one physical line
   bool have_line = false;
   bool is_joined = false;
   int first_line = 0;
@@ -134,9 +130,9 @@ Status ForEachLogicalLine(std::string_view content, std::string_view path,
     std::string_view text = TrimTrailing(is_joined ? std::string_view(joined) : single);
     have_line = false;
     is_joined = false;
-    if (!text.empty() && IsBlank(text.front())) {
-      return Fail(TableSyntaxError(path, first_line,
-                                   "logical line must not start with whitespace"));
+    if (!text.empty() && IsTableSpace(text.front())) {
+      return Fail(
+          TableSyntaxError(path, first_line, "logical line must not start with whitespace"));
     }
     return fn(text, first_line);
   };
@@ -153,7 +149,7 @@ Status ForEachLogicalLine(std::string_view content, std::string_view path,
     ++line_number;
 
     size_t first = 0;
-    while (first < physical.size() && IsBlank(physical[first])) ++first;
+    while (first < physical.size() && IsTableSpace(physical[first])) ++first;
     if (first == physical.size() || physical[first] == '#') continue;  // blank or comment
 
     if (first == 0 || !have_line) {

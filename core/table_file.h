@@ -60,6 +60,29 @@ std::string Printable(std::string_view text);
 // The same error with its message made Printable(): applied where table errors leave core.
 Error OneLine(const Error& error);
 
+// Text helpers shared by the table parsers (ASCII, as Postfix's ISSPACE/ISALNUM).
+inline bool IsTableSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+inline bool IsTableAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+inline std::string_view SkipTableSpace(std::string_view s) {
+  while (!s.empty() && IsTableSpace(s.front())) s.remove_prefix(1);
+  return s;
+}
+// True when `line` starts with the keyword `word` (lower case given; any case matched) followed
+// by a non-alphanumeric character or the end: "if", "endif".
+inline bool StartsWithKeyword(std::string_view line, std::string_view word) {
+  if (line.size() < word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    char c = line[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != word[i]) return false;
+  }
+  return line.size() == word.size() || !IsTableAlnum(line[word.size()]);
+}
+
 // "path:line: message" with the code kInvalid: the form every table syntax error takes.
 Error TableSyntaxError(std::string_view path, int line_number, std::string_view message);
 

@@ -45,8 +45,8 @@ struct Fixture {
     for (int i = 0; i < kPcreRules; ++i) {
       switch (i % 3) {
         case 0:
-          rules += fmt::format("/^(\\S+)\\.(\\S+)@dept{}\\.example\\.com$/\t$1@dept{}.example.com\n",
-                               i, i);
+          rules += fmt::format(
+              "/^(\\S+)\\.(\\S+)@dept{}\\.example\\.com$/\t$1@dept{}.example.com\n", i, i);
           break;
         case 1:
           rules += fmt::format("/@(mail|smtp)\\.host{}\\.example\\.(org|net)$/\tsmtp:[host{}]:25\n",
@@ -154,8 +154,7 @@ BENCHMARK(BM_PcreLookupMiss)->Threads(1)->UseRealTime();
 
 // The compiled hash table without the reloading wrapper: what the reload check costs.
 void BM_TexthashLookupHitNoReloadCheck(benchmark::State& state) {
-  auto contents =
-      dynamic_cast<const moat::core::ReloadingTable&>(Texthash()).contents();
+  auto contents = dynamic_cast<const moat::core::ReloadingTable&>(Texthash()).contents();
   Lookups(state, *contents, TheFixture().texthash_hits, true);
 }
 BENCHMARK(BM_TexthashLookupHitNoReloadCheck)->Threads(1)->Threads(2)->UseRealTime();

@@ -1,10 +1,10 @@
 // map_command_test.cc - `moat map query` run in process through CLI11, as cli/main.cc runs it:
 // the seed tables, Postfix search order, exit codes and one-line errors.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,7 +23,7 @@ struct MapRun {
 
 // Parses `args` (after the program name) with only the map command registered.
 MapRun RunMap(const std::vector<std::string>& args, const std::string& config_directory,
-           const std::string& stdin_text = "") {
+              const std::string& stdin_text = "") {
   CLI::App app("moat");
   GlobalOptions global;
   global.config_directory = config_directory;
@@ -65,17 +65,21 @@ TEST(MapCommandTest, PlainQueriesLikePostmap) {
   };
   const Case cases[] = {
       {{"map", "query", "texthash:transport", "example.com"}, 0, "smtp:[192.168.23.56]:20025\n"},
-      {{"map", "query", "hash:transport", "KDENT@ora.com"}, 0,
+      {{"map", "query", "hash:transport", "KDENT@ora.com"},
+       0,
        "error:no mail accepted for kdent\n"},
       {{"map", "query", "hash:transport", "mail.example.com"}, 1, ""},
-      {{"map", "query", "pcre:virtual.pcre", "first.last@nabsd.cs.nctu.edu.tw"}, 0,
+      {{"map", "query", "pcre:virtual.pcre", "first.last@nabsd.cs.nctu.edu.tw"},
+       0,
        "first@nabsd.cs.nctu.edu.tw\n"},
       {{"map", "query", "cidr:mynetworks.cidr", "192.168.23.56"}, 0, "internal mail servers\n"},
       {{"map", "query", "cidr:mynetworks.cidr", "::ffff:127.0.0.1"}, 0, "loopback\n"},
       {{"map", "query", "cidr:mynetworks.cidr", "203.0.113.9"}, 1, ""},
-      {{"map", "query", "inline:{ a=1, b=2 }, static:other", "b", "c", "a"}, 0,
+      {{"map", "query", "inline:{ a=1, b=2 }, static:other", "b", "c", "a"},
+       0,
        "b\t2\nc\tother\na\t1\n"},
-      {{"map", "query", "hash:transport", "example.com", "nowhere"}, 1,
+      {{"map", "query", "hash:transport", "example.com", "nowhere"},
+       1,
        "example.com\tsmtp:[192.168.23.56]:20025\n"},
   };
   for (const Case& c : cases) {
@@ -89,7 +93,7 @@ TEST(MapCommandTest, PlainQueriesLikePostmap) {
 
 TEST(MapCommandTest, KeysFromStdin) {
   MapRun run = RunMap({"map", "query", "texthash:transport", "-"}, kCorpus,
-                   "example.com\nmissing\nkdent@ora.com\n");
+                      "example.com\nmissing\nkdent@ora.com\n");
   EXPECT_EQ(run.status, 1);
   EXPECT_EQ(run.out,
             "example.com\tsmtp:[192.168.23.56]:20025\n"
@@ -102,9 +106,9 @@ TEST(MapCommandTest, AddressSearchShowsWhichKeyMatched) {
     int status;
     std::string out;
   };
-  const std::vector<std::string> transport = {"map", "query", "--address", "--style",
-                                              "transport", "--delimiter", "+",
-                                              "texthash:transport"};
+  const std::vector<std::string> transport = {
+      "map",       "query",       "--address", "--style",
+      "transport", "--delimiter", "+",         "texthash:transport"};
   auto with = [&](std::vector<std::string> tail) {
     std::vector<std::string> args = transport;
     args.insert(args.end(), tail.begin(), tail.end());
@@ -120,11 +124,13 @@ TEST(MapCommandTest, AddressSearchShowsWhichKeyMatched) {
       {with({"kdent+news@ora.com"}), 0,
        "kdent+news@ora.com -> error:no mail accepted for kdent (key \"kdent@ora.com\" in "
        "texthash:transport, extension \"+news\")\n"},
-      {with({"tim@ora.com"}), 0, "tim@ora.com -> smtp:[10.0.0.5] (key \"ora.com\" in "
-                                 "texthash:transport)\n"},
+      {with({"tim@ora.com"}), 0,
+       "tim@ora.com -> smtp:[10.0.0.5] (key \"ora.com\" in "
+       "texthash:transport)\n"},
       {with({"joe@example.org"}), 1,
        "joe@example.org: not found (tried joe@example.org, example.org, .org, *)\n"},
-      {{"map", "query", "--domain", "texthash:transport", "a.b.example.com"}, 0,
+      {{"map", "query", "--domain", "texthash:transport", "a.b.example.com"},
+       0,
        "a.b.example.com -> smtp:bar.example:2025 (key \".example.com\" in texthash:transport)\n"},
       {{"map", "query", "--domain", "--parent-matches-subdomains", "texthash:transport",
         "a.b.example.com"},
@@ -140,7 +146,8 @@ TEST(MapCommandTest, AddressSearchShowsWhichKeyMatched) {
        "@example.com=catch-all })\n"},
       {{"map", "query", "--address", "--local-domain", "example.net", "--local-domain",
         "Example.COM", "inline:{ joe=local }", "joe@example.com"},
-       0, "joe@example.com -> local (key \"joe\" in inline:{ joe=local })\n"},
+       0,
+       "joe@example.com -> local (key \"joe\" in inline:{ joe=local })\n"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(fmt::format("{}", fmt::join(c.args, " ")));
@@ -152,8 +159,8 @@ TEST(MapCommandTest, AddressSearchShowsWhichKeyMatched) {
 
 TEST(MapCommandTest, JsonOutput) {
   MapRun run = RunMap({"map", "query", "--address", "--style", "transport", "--json",
-                    "texthash:transport", "kdent@ora.com", "x@example.net"},
-                   kCorpus);
+                       "texthash:transport", "kdent@ora.com", "x@example.net"},
+                      kCorpus);
   EXPECT_EQ(run.status, 1);
   auto json = nlohmann::json::parse(run.out);
   ASSERT_EQ(json.size(), 2u);
@@ -178,9 +185,10 @@ TEST(MapCommandTest, BadTablesAreOneLineErrorsWithStatus2) {
        bad + "/unterminated-if.pcre:2: unterminated if (no matching endif)\n"},
       {"cidr:bad/bad-cidr.cidr", bad + "/bad-cidr.cidr:2: bad net/mask pattern: \"10.0.0.0/33\"\n"},
       {"hash:bad/missing", bad + "/missing: cannot open table: No such file or directory\n"},
-      {"nosuchtype:x", "\"nosuchtype:x\": unknown table type \"nosuchtype\" (supported: hash, "
-                       "btree, texthash, lmdb, cdb, dbm, sdbm, pcre, regexp, cidr, static, "
-                       "inline, proxy)\n"},
+      {"nosuchtype:x",
+       "\"nosuchtype:x\": unknown table type \"nosuchtype\" (supported: hash, "
+       "btree, texthash, lmdb, cdb, dbm, sdbm, pcre, regexp, cidr, static, "
+       "inline, proxy)\n"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.table);
@@ -193,8 +201,9 @@ TEST(MapCommandTest, BadTablesAreOneLineErrorsWithStatus2) {
 
 TEST(MapCommandTest, UsageErrors) {
   EXPECT_GE(RunMap({"map", "query", "hash:transport"}, kCorpus).status, 100);
-  EXPECT_GE(RunMap({"map", "query", "--address", "--domain", "hash:transport", "x"}, kCorpus).status,
-            100);
+  EXPECT_GE(
+      RunMap({"map", "query", "--address", "--domain", "hash:transport", "x"}, kCorpus).status,
+      100);
   EXPECT_GE(RunMap({"map", "query", "--style", "bogus", "hash:transport", "x"}, kCorpus).status,
             100);
   EXPECT_GE(RunMap({"map"}, kCorpus).status, 100);

@@ -71,10 +71,10 @@ TEST(AddressSearchKeysTest, PostfixOrder) {
        Context("-"), V{"owner-list@example.com (full)", "@example.com"}},
       {"-request is not split on '-'", "list-request@example.com", AddressSearch::Virtual(),
        Context("-"), V{"list-request@example.com (full)", "@example.com"}},
-      {"leading delimiter is not split", "+ext@example.com", AddressSearch::Virtual(),
-       Context("+"), V{"+ext@example.com (full)", "@example.com"}},
-      {"last @ separates the domain", "\"a@b\"@example.com", AddressSearch::Virtual(),
-       Context("+"), V{"\"a@b\"@example.com (full)", "@example.com"}},
+      {"leading delimiter is not split", "+ext@example.com", AddressSearch::Virtual(), Context("+"),
+       V{"+ext@example.com (full)", "@example.com"}},
+      {"last @ separates the domain", "\"a@b\"@example.com", AddressSearch::Virtual(), Context("+"),
+       V{"\"a@b\"@example.com (full)", "@example.com"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -146,7 +146,8 @@ TEST(FindAddressTest, AddressInLaterTableBeatsDomainInEarlierTable) {
   auto tables = TableList::Open(
       "inline:{ example.com=domain-entry }, inline:{ joe@example.com=address-entry }");
   ASSERT_TRUE(tables);
-  auto match = FindAddress(*tables, "joe@example.com", AddressSearch::Transport(false), Context(""));
+  auto match =
+      FindAddress(*tables, "joe@example.com", AddressSearch::Transport(false), Context(""));
   ASSERT_TRUE(match && match->has_value());
   EXPECT_EQ((*match)->value, "address-entry");
   EXPECT_EQ((*match)->table, "inline:{ joe@example.com=address-entry }");

@@ -30,8 +30,8 @@ std::shared_ptr<const CidrTable> MustCompile(std::string_view text) {
 }
 
 TEST(CidrTableTest, CidrTableManualExample) {
-  auto table = MustCompile(
-      testing::ReadTextFile(testing::SourcePath("testdata/corpus/tables/access.cidr")));
+  auto table =
+      MustCompile(testing::ReadTextFile(testing::SourcePath("testdata/corpus/tables/access.cidr")));
   ASSERT_TRUE(table);
   EXPECT_TRUE(table->IsCidr());
   EXPECT_TRUE(table->IsPattern());

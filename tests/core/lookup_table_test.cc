@@ -108,12 +108,11 @@ TEST(LookupTableTest, StaticAndInline) {
   ASSERT_TRUE(braced);
   ExpectLookups(**braced, {{"x", "text with spaces"}});
 
-  auto t = OpenTable("inline:{ Example.com=smtp:[a]:25, { b = c }, { long = value, with comma }, e=}");
+  auto t =
+      OpenTable("inline:{ Example.com=smtp:[a]:25, { b = c }, { long = value, with comma }, e=}");
   ASSERT_TRUE(t) << t.error().message();
-  ExpectLookups(**t, {{"example.com", "smtp:[a]:25"},
-                      {"B", "c"},
-                      {"long", "value, with comma"},
-                      {"c", ""}});
+  ExpectLookups(
+      **t, {{"example.com", "smtp:[a]:25"}, {"B", "c"}, {"long", "value, with comma"}, {"c", ""}});
   auto empty_value = (*t)->Lookup("e");
   ASSERT_TRUE(empty_value && empty_value->has_value());
   EXPECT_EQ(**empty_value, "");
@@ -218,8 +217,8 @@ TEST(LookupTableTest, RelativePathsResolveAgainstTheConfigDirectory) {
 TEST(TableListTest, SearchesInOrderAndKeepsBracedSpecsWhole) {
   auto split = SplitTableList("hash:/a, pcre:/b inline:{ a=b, c=d },static:x");
   ASSERT_TRUE(split);
-  EXPECT_EQ(*split, (std::vector<std::string>{"hash:/a", "pcre:/b", "inline:{ a=b, c=d }",
-                                              "static:x"}));
+  EXPECT_EQ(*split,
+            (std::vector<std::string>{"hash:/a", "pcre:/b", "inline:{ a=b, c=d }", "static:x"}));
   EXPECT_FALSE(SplitTableList("inline:{ a=b"));
 
   auto list = TableList::Open("inline:{ a=first }, inline:{ a=second, b=second }, static:last");

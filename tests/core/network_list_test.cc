@@ -52,11 +52,11 @@ TEST(NetworkListTest, FileAndTableEntries) {
   auto list = NetworkList::Parse(Corpus("mynetworks") + " cidr:mynetworks.cidr", options);
   ASSERT_TRUE(list) << list.error().message();
   Expect(*list, {
-                    {"127.0.0.1", true},          // file, line 2
-                    {"192.168.23.99", false},     // file: !192.168.23.99
-                    {"192.168.23.5", true},       // file
-                    {"2001:db8:1::25", true},     // file, after a comma
-                    {"::1", true},                // file
+                    {"127.0.0.1", true},       // file, line 2
+                    {"192.168.23.99", false},  // file: !192.168.23.99
+                    {"192.168.23.5", true},    // file
+                    {"2001:db8:1::25", true},  // file, after a comma
+                    {"::1", true},             // file
                     {"203.0.113.1", false},
                 });
   auto tables_only = NetworkList::Parse("cidr:mynetworks.cidr, inline:{ 198.51.100.7=x }", options);
@@ -81,8 +81,9 @@ TEST(NetworkListTest, ErrorsNameTheEntryAndTheFileLine) {
   const Case cases[] = {
       {"10.0.0.0/8 10.0.0.0/33", "bad net/mask pattern: \"10.0.0.0/33\""},
       {"mail.example.com", "bad address pattern: \"mail.example.com\""},
-      {"10.1.0.0/8", "non-null host address bits in \"10.1.0.0/8\", perhaps you should use "
-                     "\"10.0.0.0/8\" instead"},
+      {"10.1.0.0/8",
+       "non-null host address bits in \"10.1.0.0/8\", perhaps you should use "
+       "\"10.0.0.0/8\" instead"},
       {"!", "no pattern after '!'"},
       {file, file + ":3: bad net/mask pattern: \"192.168.0.0/33\""},
       {dir.Path("missing"), dir.Path("missing") + ": cannot open table: No such file or directory"},
@@ -112,8 +113,8 @@ TEST(MynetworksStyleTest, ComputedFromInterfaceAddresses) {
     return InterfaceAddress{*IpAddress::Parse(address), prefix};
   };
   const std::vector<InterfaceAddress> interfaces = {
-      iface("127.0.0.1", 8),     iface("192.168.23.5", 24), iface("172.16.5.4", 20),
-      iface("10.20.30.40", 16),  iface("::1", 128),         iface("2001:db8:1:2::5", 64),
+      iface("127.0.0.1", 8),    iface("192.168.23.5", 24), iface("172.16.5.4", 20),
+      iface("10.20.30.40", 16), iface("::1", 128),         iface("2001:db8:1:2::5", 64),
   };
   EXPECT_EQ(MynetworksFromStyle(MynetworksStyle::kHost, interfaces),
             "127.0.0.1/32 192.168.23.5/32 172.16.5.4/32 10.20.30.40/32 [::1]/128 "

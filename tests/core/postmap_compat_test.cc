@@ -80,8 +80,8 @@ TEST_P(PostmapCompatTest, SameAnswersAsPostmap) {
   std::string spec = std::string(c.type) + ":" + path;
   PostmapResult postmap = RunPostmap(dir, spec, c.keys);
   if (postmap.err.find("unsupported dictionary type") != std::string::npos) {
-    GTEST_SKIP() << "postmap lacks the " << c.type << " map type (Debian package postfix-"
-                 << c.type << ")";
+    GTEST_SKIP() << "postmap lacks the " << c.type << " map type (Debian package postfix-" << c.type
+                 << ")";
   }
   ASSERT_EQ(postmap.exit_code, 0) << postmap.err;
   ASSERT_EQ(postmap.err.find("fatal"), std::string::npos) << postmap.err;
@@ -107,7 +107,8 @@ TEST_P(PostmapCompatTest, SameAnswersAsPostmap) {
 }
 
 const CompatCase kCases[] = {
-    {"texthash_format", "texthash",
+    {"texthash_format",
+     "texthash",
      "# comment\n"
      "Example.COM   smtp:[192.168.23.56]:20025\n"
      "key value with  spaces # and a hash\n"
@@ -123,15 +124,22 @@ const CompatCase kCases[] = {
      nullptr,
      {"example.com", "EXAMPLE.COM", "key", "cont", "dup", "DUP", "alias:", "trailing", "crlf",
       "missing", "first"}},
-    {"seed_transport", "texthash", nullptr, "transport",
+    {"seed_transport",
+     "texthash",
+     nullptr,
+     "transport",
      {"example.com", ".example.com", "kdent@ora.com", "KDENT@ora.com", "ora.com",
       "mail.example.com", "nobody@ora.com"}},
-    {"seed_virtual_pcre", "pcre", nullptr, "virtual.pcre",
+    {"seed_virtual_pcre",
+     "pcre",
+     nullptr,
+     "virtual.pcre",
      {"first.last@nabsd.cs.nctu.edu.tw", "First.Last@NABSD.CS.NCTU.EDU.TW",
       "a.b.c@nabsd.cs.nctu.edu.tw", "nodot@nabsd.cs.nctu.edu.tw", "list-outgoing@example.com",
       "owner-list-outgoing@example.com", "friend@example.org", "friend@my.domain",
       "noddy@my.domain", "NODDY@MY.DOMAIN"}},
-    {"pcre_flags_and_substitution", "pcre",
+    {"pcre_flags_and_substitution",
+     "pcre",
      "/^caseless$/ default-i\n"
      "/^Exact$/i toggled-i\n"
      "/^a.b$/ default-s\n"
@@ -150,13 +158,16 @@ const CompatCase kCases[] = {
      "endif\n"
      "!/@/ bare\n",
      nullptr,
-     {"CASELESS", "Exact", "exact", "ext", "<a><b>", "anchor", "xanchor", "abc", "ac",
-      "xyzwvutsrq", "p/q", "c%d", "joe@example.com", "admin@example.com", "joe@example.org",
-      "nobody"}},
-    {"regexp_manual", "regexp", nullptr, "access.regexp",
+     {"CASELESS", "Exact", "exact", "ext", "<a><b>", "anchor", "xanchor", "abc", "ac", "xyzwvutsrq",
+      "p/q", "c%d", "joe@example.com", "admin@example.com", "joe@example.org", "nobody"}},
+    {"regexp_manual",
+     "regexp",
+     nullptr,
+     "access.regexp",
      {"user%other@example.com", "a!b!c", "postmaster@example.com", "POSTMASTER@EXAMPLE.COM",
       "list-outgoing@example.com", "owner-list-outgoing@example.com", "joe@example.com"}},
-    {"regexp_posix_syntax", "regexp",
+    {"regexp_posix_syntax",
+     "regexp",
      "/^[[:digit:]]+$/ digits\n"
      "/^a[\\.]b$/ backslash-or-dot\n"
      "/\\<word\\>/ word\n"
@@ -167,12 +178,19 @@ const CompatCase kCases[] = {
      nullptr,
      {"12345", "12a45", "a.b", "a\\b", "axb", "a word here", "swordfish", "Case", "case", "abd",
       "abc", "rest", "onetwothree", "twothree"}},
-    {"cidr_manual", "cidr", nullptr, "access.cidr",
+    {"cidr_manual",
+     "cidr",
+     nullptr,
+     "access.cidr",
      {"192.168.1.1", "192.168.1.2", "192.169.0.1", "2001:db8::1", "2001:db8:1::1", "2001:db9::1",
       "not-an-address"}},
-    {"cidr_mynetworks", "cidr", nullptr, "mynetworks.cidr",
+    {"cidr_mynetworks",
+     "cidr",
+     nullptr,
+     "mynetworks.cidr",
      {"127.0.0.1", "::1", "192.168.23.56", "192.168.24.1", "203.0.113.5"}},
-    {"cidr_if_negation", "cidr",
+    {"cidr_if_negation",
+     "cidr",
      "!10.0.0.0/8         outside-ten\n"
      "if 10.1.0.0/16\n"
      "if !10.1.2.0/24\n"
@@ -194,8 +212,9 @@ TEST(PostmapCompatInlineTest, InlineAndStatic) {
   testing::TempDir dir;
   Cooled(dir.WriteFile("main.cf", ""));
   const std::vector<std::string> keys = {"example.com", "B", "long", "c", "anything"};
-  for (std::string spec : {"inline:{ Example.com=smtp:[a]:25, { b = c }, { long = value, with comma } }",
-                           "static:{ text with spaces }", "static:smtp:[relay.example]:587"}) {
+  for (std::string spec :
+       {"inline:{ Example.com=smtp:[a]:25, { b = c }, { long = value, with comma } }",
+        "static:{ text with spaces }", "static:smtp:[relay.example]:587"}) {
     SCOPED_TRACE(spec);
     auto expected = PostmapAnswers(dir, spec, keys);
     auto table = OpenTable(spec);

@@ -155,12 +155,14 @@ TEST(PcreTableTest, ErrorsAreOneLineWithFileAndLine) {
       {"/a/ cost $ 5\n", "t:1: bad result: empty $ reference in \"cost $ 5\""},
       {"/a/ ${1\n", "t:1: bad result: missing '}' in \"${1\""},
       {"/(a)/ $x\n", "t:1: bad result: non-numeric replacement index \"x\""},
-      {"!/(a)/ $1\n", "t:1: $number in the result of a negated pattern (!/.../): nothing is captured"},
+      {"!/(a)/ $1\n",
+       "t:1: $number in the result of a negated pattern (!/.../): nothing is captured"},
       {"if /a/\n/b/ c\n", "t:1: unterminated if (no matching endif)"},
       {"if /a/\nif /b/\nendif\n", "t:1: unterminated if (no matching endif)"},
       {"/a/ b\nendif\n", "t:2: endif without matching if"},
-      {"hello world\n", "t:1: unrecognized line \"hello world\": expected /pattern/ result, if "
-                        "/pattern/ or endif"},
+      {"hello world\n",
+       "t:1: unrecognized line \"hello world\": expected /pattern/ result, if "
+       "/pattern/ or endif"},
       {"if\n", "t:1: no regular expression"},
       {"/a/ b\n  /c/ d\n/e/ f\n", nullptr},  // continuation: "/a/ b  /c/ d" is one rule, fine
   };

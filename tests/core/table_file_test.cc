@@ -32,11 +32,18 @@ TEST(TableFileTest, LogicalLines) {
   const Case cases[] = {
       {"plain", "a 1\nb 2\n", {{1, "a 1"}, {2, "b 2"}}},
       {"no final newline", "a 1", {{1, "a 1"}}},
-      {"comments and blanks", "# c\n\n   \na 1\n  # indented comment\nb 2\n", {{4, "a 1"}, {6, "b 2"}}},
-      {"hash inside text is text", "key value # not a comment\n", {{1, "key value # not a comment"}}},
-      {"continuation keeps leading blanks", "cont first\n  second\n\tthird\n",
+      {"comments and blanks",
+       "# c\n\n   \na 1\n  # indented comment\nb 2\n",
+       {{4, "a 1"}, {6, "b 2"}}},
+      {"hash inside text is text",
+       "key value # not a comment\n",
+       {{1, "key value # not a comment"}}},
+      {"continuation keeps leading blanks",
+       "cont first\n  second\n\tthird\n",
        {{1, "cont first  second\tthird"}}},
-      {"comment between continuations", "a first\n# c\n  second\nb 2\n", {{1, "a first  second"}, {4, "b 2"}}},
+      {"comment between continuations",
+       "a first\n# c\n  second\nb 2\n",
+       {{1, "a first  second"}, {4, "b 2"}}},
       {"blank line between continuations", "a first\n\n second\n", {{1, "a first second"}}},
       {"trailing blanks trimmed", "a 1   \t\n", {{1, "a 1"}}},
       {"crlf", "a 1\r\nb 2\r\n", {{1, "a 1"}, {2, "b 2"}}},
@@ -52,8 +59,7 @@ TEST(TableFileTest, TextThatContinuesNothingIsAnError) {
   Status status = ForEachLogicalLine("# header\n  indented 1\nb 2\n", "/etc/moat/t",
                                      [](std::string_view, int) -> Status { return {}; });
   ASSERT_FALSE(status);
-  EXPECT_EQ(status.error().message(),
-            "/etc/moat/t:2: logical line must not start with whitespace");
+  EXPECT_EQ(status.error().message(), "/etc/moat/t:2: logical line must not start with whitespace");
 }
 
 TEST(TableFileTest, CallbackErrorStopsTheWalk) {

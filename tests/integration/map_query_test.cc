@@ -62,8 +62,8 @@ TEST_F(MapQueryTest, SameAnswersAsPostmapForTheSeedTables) {
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.table) + " " + c.key);
     std::string table = c.table;
-    std::string absolute = table.substr(0, table.find(':') + 1) + kCorpus + "/" +
-                           table.substr(table.find(':') + 1);
+    std::string absolute =
+        table.substr(0, table.find(':') + 1) + kCorpus + "/" + table.substr(table.find(':') + 1);
     auto postmap = testing::RunCommand(
         {"/usr/sbin/postmap", "-c", postfix_config.path(), "-q", c.key, absolute});
     auto moat = Moat({"map", "query", c.table, c.key});
@@ -89,7 +89,8 @@ TEST_F(MapQueryTest, AddressSearchOnTheSeedTransportTable) {
   auto missing = Moat({"map", "query", "--address", "--style", "transport", "texthash:transport",
                        "joe@example.org"});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_EQ(missing.out, "joe@example.org: not found (tried joe@example.org, example.org, .org, *)\n");
+  EXPECT_EQ(missing.out,
+            "joe@example.org: not found (tried joe@example.org, example.org, .org, *)\n");
 }
 
 TEST_F(MapQueryTest, BadInputIsOneLineWithFileAndLine) {
