@@ -75,7 +75,12 @@ Status NetworkList::AddEntries(std::string_view list, const TableOpenOptions& op
       entries_.push_back(std::move(entry));
       continue;
     }
-    if (token.front() != '[' && token.find(':') != std::string_view::npos) {
+    // type:table, where a type is a word of letters; "2001:db8::/129" is a bad network instead.
+    const size_t colon = token.find(':');
+    const bool table_type = colon != std::string_view::npos && colon > 0 &&
+                            std::all_of(token.begin(), token.begin() + static_cast<long>(colon),
+                                        [](char c) { return c >= 'a' && c <= 'z'; });
+    if (table_type) {
       auto table = OpenTable(token, options);
       if (!table) return Fail(table.error().code(), "{}{}", origin, table.error().message());
       entry.what = std::move(*table);

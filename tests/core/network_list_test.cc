@@ -85,6 +85,10 @@ TEST(NetworkListTest, ErrorsNameTheEntryAndTheFileLine) {
        "non-null host address bits in \"10.1.0.0/8\", perhaps you should use "
        "\"10.0.0.0/8\" instead"},
       {"!", "no pattern after '!'"},
+      {"2001:db8::/129", "bad net/mask pattern: \"2001:db8::/129\""},
+      {"foo:/x",
+       "\"foo:/x\": unknown table type \"foo\" (supported: hash, btree, texthash, lmdb, "
+       "cdb, dbm, sdbm, pcre, regexp, cidr, static, inline, proxy)"},
       {file, file + ":3: bad net/mask pattern: \"192.168.0.0/33\""},
       {dir.Path("missing"), dir.Path("missing") + ": cannot open table: No such file or directory"},
       {"cidr:" + dir.Path("missing.cidr"),
