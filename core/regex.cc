@@ -91,6 +91,8 @@ Result<Regex> Regex::Compile(std::string_view pattern, const RegexOptions& optio
   if (options.dotall) flags |= PCRE2_DOTALL;
   if (options.extended) flags |= PCRE2_EXTENDED;
   if (options.ungreedy) flags |= PCRE2_UNGREEDY;
+  if (options.anchored) flags |= PCRE2_ANCHORED;
+  if (options.dollar_endonly) flags |= PCRE2_DOLLAR_ENDONLY;
   if (options.utf) flags |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 
   int error_code = 0;

@@ -36,6 +36,8 @@ struct RegexOptions {
   bool extended = false;   // Perl /x: whitespace and # comments in the pattern
   bool utf = false;        // treat pattern and subject as UTF-8
   bool ungreedy = false;   // Postfix pcre_table "U" flag
+  bool anchored = false;   // Postfix pcre_table "A" flag: match only at the start of the subject
+  bool dollar_endonly = false;  // pcre_table "E": $ matches only at the very end, not before \n
   // Bounds on a single match attempt; see pcre2_set_match_limit / pcre2_set_depth_limit.
   uint32_t match_limit = 1'000'000;
   uint32_t depth_limit = 10'000;
