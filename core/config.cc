@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -201,16 +202,31 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
   auto report_expansion_error = [&](const std::string& name, const Error& error,
                                     const SourceLocation& where) {
     if (error.message().starts_with("parameter loop:") && !expander.last_loop().empty()) {
-      std::set<std::string> members(expander.last_loop().begin(), expander.last_loop().end());
-      if (!reported_loops.insert(members).second) return;
-      SourceLocation location = where;
-      for (const std::string& member : expander.last_loop()) {
-        if (auto it = settings_.find(member); it != settings_.end()) {
-          location = it->second.location;
-          break;
+      std::vector<std::string> loop = expander.last_loop();
+      if (!reported_loops.insert(std::set<std::string>(loop.begin(), loop.end())).second) return;
+      // Start the chain at the member set earliest in the file: that is where people look.
+      size_t first = loop.size();
+      for (size_t i = 0; i < loop.size(); ++i) {
+        auto it = settings_.find(loop[i]);
+        if (it == settings_.end()) continue;
+        if (first == loop.size()) {
+          first = i;
+          continue;
         }
+        const SourceLocation& a = it->second.location;
+        const SourceLocation& b = settings_.find(loop[first])->second.location;
+        if (std::tie(a.file, a.line) < std::tie(b.file, b.line)) first = i;
       }
-      diagnostics.push_back({Severity::kError, location, error.message()});
+      SourceLocation location = where;
+      if (first == loop.size()) {
+        first = 0;
+      } else {
+        location = settings_.find(loop[first])->second.location;
+      }
+      std::string chain;
+      for (size_t i = 0; i < loop.size(); ++i) chain += loop[(first + i) % loop.size()] + " -> ";
+      chain += loop[first];
+      diagnostics.push_back({Severity::kError, location, "parameter loop: " + chain});
       return;
     }
     diagnostics.push_back({Severity::kError, where, fmt::format("{}: {}", name, error.message())});

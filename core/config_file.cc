@@ -36,6 +36,15 @@ bool IsParameterNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+int LogicalLine::LineAt(size_t offset) const {
+  int found = line;
+  for (const auto& [start, number] : segments) {
+    if (start > offset) break;
+    found = number;
+  }
+  return found;
+}
+
 std::vector<LogicalLine> SplitLogicalLines(std::string_view text, const std::string& file,
                                            ConfigDiagnostics& diagnostics) {
   std::vector<LogicalLine> lines;
@@ -56,6 +65,7 @@ std::vector<LogicalLine> SplitLogicalLines(std::string_view text, const std::str
     if (IsIgnorable(physical)) continue;
     if (IsBlank(physical.front())) {
       if (have_current) {
+        lines.back().segments.emplace_back(lines.back().text.size(), number);
         lines.back().text.append(physical);
         continue;
       }
@@ -64,7 +74,7 @@ std::vector<LogicalLine> SplitLogicalLines(std::string_view text, const std::str
                              "logical line must not start with whitespace"});
       physical = Trim(physical);
     }
-    lines.push_back({std::string(physical), number});
+    lines.push_back({std::string(physical), number, {{0, number}}});
     have_current = true;
   }
   return lines;

@@ -20,6 +20,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config_error.h"
@@ -30,6 +31,11 @@ namespace moat::core {
 struct LogicalLine {
   std::string text;  // physical lines joined, newline characters removed
   int line = 0;      // where the logical line starts
+  // Where each joined physical line begins in `text`: (offset, line number).
+  std::vector<std::pair<size_t, int>> segments;
+
+  // The physical line holding byte `offset` of `text`.
+  int LineAt(size_t offset) const;
 };
 
 // Splits `text` into logical lines. A first line that starts with whitespace is a warning and is

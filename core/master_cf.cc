@@ -129,8 +129,8 @@ std::optional<std::string> SuggestCommand(std::string_view unknown) {
   return std::string(best->name);
 }
 
-Result<std::vector<std::string>> SplitMasterFields(std::string_view line) {
-  std::vector<std::string> fields;
+Result<std::vector<MasterField>> SplitMasterFields(std::string_view line) {
+  std::vector<MasterField> fields;
   size_t i = 0;
   while (i < line.size()) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -151,7 +151,7 @@ Result<std::vector<std::string>> SplitMasterFields(std::string_view line) {
     if (braces > 0) {
       return Fail(ErrorCode::kInvalid, "missing '}}' in \"{}\"", line.substr(start, 60));
     }
-    fields.emplace_back(line.substr(start, i - start));
+    fields.push_back({std::string(line.substr(start, i - start)), start});
   }
   return fields;
 }
@@ -171,11 +171,14 @@ MasterCf ParseMasterCf(std::string_view text, const std::string& file) {
     auto error = [&](std::string message) {
       result.diagnostics.push_back({Severity::kError, location, std::move(message)});
     };
-    auto fields = SplitMasterFields(logical.text);
-    if (!fields) {
-      error(fields.error().message());
+    auto split = SplitMasterFields(logical.text);
+    if (!split) {
+      error(split.error().message());
       continue;
     }
+    std::vector<std::string> fields_text;
+    for (const MasterField& field : *split) fields_text.push_back(field.text);
+    const std::vector<std::string>* fields = &fields_text;
     static constexpr std::array<std::string_view, 8> kFieldNames = {
         "service", "type", "private", "unpriv", "chroot", "wakeup", "maxproc", "command"};
     if (fields->size() < kFieldNames.size()) {
@@ -250,6 +253,7 @@ MasterCf ParseMasterCf(std::string_view text, const std::string& file) {
     size_t i = 8;
     for (; i < f.size(); ++i) {
       std::string_view arg = f[i];
+      SourceLocation option_location{file, logical.LineAt((*split)[i].offset)};
       if (!arg.starts_with('-') || arg == "-" || arg == "--") break;
       if (arg == "-o" || (arg.starts_with("-o") && arg.size() > 2)) {
         std::string_view operand;
@@ -269,7 +273,7 @@ MasterCf ParseMasterCf(std::string_view text, const std::string& file) {
           message = parsed.error().message();
           break;
         }
-        service.overrides.push_back({parsed->first, parsed->second, location});
+        service.overrides.push_back({parsed->first, parsed->second, option_location});
         continue;
       }
       service.arguments.emplace_back(arg);

@@ -71,7 +71,7 @@ struct MasterService {
   std::optional<int> process_limit;     // nullopt for "-" (default_process_limit)
   std::string command;
   std::vector<std::string> arguments;   // everything after the command except -o overrides
-  std::vector<ConfigEntry> overrides;   // -o name=value, located at the service's line
+  std::vector<ConfigEntry> overrides;   // -o name=value, located at the line of the -o
   SourceLocation location;
 
   // "name/type", Postfix's identity of a service.
@@ -97,6 +97,10 @@ Result<HostPort> ExpandServiceName(const MasterService& service, const Config& c
 
 // Splits a master.cf logical line into fields: whitespace-separated, `{ ... }` kept together
 // (with its braces). An unbalanced `{` is kInvalid.
-Result<std::vector<std::string>> SplitMasterFields(std::string_view line);
+struct MasterField {
+  std::string text;
+  size_t offset = 0;  // in the logical line
+};
+Result<std::vector<MasterField>> SplitMasterFields(std::string_view line);
 
 }  // namespace moat::core

@@ -97,6 +97,97 @@ struct ParameterSpec {
   bool raw = false;
 };
 
+// Short constructors for the data arrays of the registries (designated initializers would
+// trip -Wmissing-field-initializers on g++ 12):  spec::Time("smtpd_timeout", "300s", 's', "...").
+namespace spec {
+constexpr ParameterSpec Make(ParameterType type, std::string_view name,
+                             std::string_view default_value, std::string_view doc) {
+  ParameterSpec s;
+  s.name = name;
+  s.type = type;
+  s.default_value = default_value;
+  s.doc = doc;
+  return s;
+}
+constexpr ParameterSpec String(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kString, n, d, doc);
+}
+// A "raw" string: its $names are runtime macros, not expanded at load time.
+constexpr ParameterSpec Raw(std::string_view n, std::string_view d, std::string_view doc) {
+  ParameterSpec s = Make(ParameterType::kString, n, d, doc);
+  s.raw = true;
+  return s;
+}
+constexpr ParameterSpec Integer(std::string_view n, std::string_view d, std::string_view doc,
+                                int64_t min = 0,
+                                int64_t max = std::numeric_limits<int32_t>::max()) {
+  ParameterSpec s = Make(ParameterType::kInteger, n, d, doc);
+  s.min = min;
+  s.max = max;
+  return s;
+}
+constexpr ParameterSpec Bool(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kBool, n, d, doc);
+}
+constexpr ParameterSpec Time(std::string_view n, std::string_view d, char unit,
+                             std::string_view doc) {
+  ParameterSpec s = Make(ParameterType::kTime, n, d, doc);
+  s.time_unit = unit;
+  return s;
+}
+constexpr ParameterSpec Size(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kSize, n, d, doc);
+}
+constexpr ParameterSpec Number(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kNumber, n, d, doc);
+}
+constexpr ParameterSpec List(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kList, n, d, doc);
+}
+constexpr ParameterSpec Tables(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kTableList, n, d, doc);
+}
+constexpr ParameterSpec Choice(std::string_view n, std::string_view d, std::string_view choices,
+                               std::string_view doc) {
+  ParameterSpec s = Make(ParameterType::kEnum, n, d, doc);
+  s.choices = choices;
+  return s;
+}
+constexpr ParameterSpec Choices(std::string_view n, std::string_view d, std::string_view choices,
+                                std::string_view doc) {
+  ParameterSpec s = Make(ParameterType::kEnumList, n, d, doc);
+  s.choices = choices;
+  return s;
+}
+constexpr ParameterSpec Address(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kHostPort, n, d, doc);
+}
+constexpr ParameterSpec Addresses(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kHostPortList, n, d, doc);
+}
+constexpr ParameterSpec Networks(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kNetworkList, n, d, doc);
+}
+constexpr ParameterSpec Path(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kPath, n, d, doc);
+}
+constexpr ParameterSpec Restrictions(std::string_view n, std::string_view d,
+                                     std::string_view doc) {
+  return Make(ParameterType::kRestrictionList, n, d, doc);
+}
+constexpr ParameterSpec Names(std::string_view n, std::string_view d, std::string_view doc) {
+  return Make(ParameterType::kParameterNames, n, d, doc);
+}
+constexpr ParameterSpec Computed(ParameterSpec s, DefaultComputer compute) {
+  s.compute_default = compute;
+  return s;
+}
+constexpr ParameterSpec Checked(ParameterSpec s, ValueChecker checker) {
+  s.checker = checker;
+  return s;
+}
+}  // namespace spec
+
 struct ParameterDefinition {
   std::string name;
   ParameterType type = ParameterType::kString;
@@ -127,6 +218,21 @@ struct ParameterTemplate {
   int64_t min = 0;
   int64_t max = std::numeric_limits<int32_t>::max();
 };
+
+namespace spec {
+constexpr ParameterTemplate Template(ParameterType type, std::string_view suffix,
+                                     std::string_view default_value, std::string_view doc,
+                                     Support support = Support::kSupported, char time_unit = 's') {
+  ParameterTemplate t;
+  t.suffix = suffix;
+  t.type = type;
+  t.default_value = default_value;
+  t.doc = doc;
+  t.support = support;
+  t.time_unit = time_unit;
+  return t;
+}
+}  // namespace spec
 
 class ParameterRegistry {
  public:
