@@ -145,11 +145,23 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
   return data;
 }
 
+std::string UnreadableFileMessage(const std::string& path, const Error& error) {
+  std::string message = error.message();
+  for (std::string_view verb : {"open ", "read "}) {
+    std::string prefix = fmt::format("{}{}: ", verb, path);
+    if (message.starts_with(prefix)) {
+      return fmt::format("cannot {}: {}", verb.substr(0, 4), message.substr(prefix.size()));
+    }
+  }
+  return message;
+}
+
 ConfigFileContents ReadConfigFile(const std::string& path) {
   auto text = ReadSmallFile(path);
   if (!text) {
     ConfigFileContents contents;
-    contents.diagnostics.push_back({Severity::kError, {path, 0}, text.error().message()});
+    contents.diagnostics.push_back(
+        {Severity::kError, {path, 0}, UnreadableFileMessage(path, text.error())});
     return contents;
   }
   return ParseConfigText(*text, path);

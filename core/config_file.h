@@ -64,6 +64,10 @@ ConfigFileContents ReadConfigFile(const std::string& path);
 // Errors: kNotFound when absent, kIo otherwise, kInvalid when too large.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes = 16u << 20);
 
+// "cannot open: No such file or directory" for an error of ReadSmallFile(path), whose location
+// already names the file.
+std::string UnreadableFileMessage(const std::string& path, const Error& error);
+
 // Parses one `-o name=value` override; `ordinal` (1-based) becomes its location. Whitespace
 // around the name and value is removed. A missing `=` or name is kInvalid.
 Result<ConfigEntry> ParseOverride(std::string_view text, int ordinal);

@@ -304,7 +304,8 @@ MasterCf ReadMasterCf(const std::string& path) {
   auto text = ReadSmallFile(path);
   if (!text) {
     MasterCf result;
-    result.diagnostics.push_back({Severity::kError, {path, 0}, text.error().message()});
+    result.diagnostics.push_back(
+        {Severity::kError, {path, 0}, UnreadableFileMessage(path, text.error())});
     return result;
   }
   return ParseMasterCf(*text, path);
