@@ -11,7 +11,8 @@
 //              `moat config show -d --doc` is the configuration reference
 //   --filterd  filterd.cf and moat-filterd's parameters instead of main.cf
 //
-// Output is "name = value" lines (a valid main.cf). Problems with the configuration go to stderr
+// Output is "name = value" lines (a valid main.cf), whitespace runs shown as one space as postconf
+// shows them. Problems with the configuration go to stderr
 // as warnings; asking for an unknown NAME is an error (exit 1).
 #include <cstdio>
 #include <memory>
@@ -48,6 +49,22 @@ std::string JoinPath(const std::string& directory, std::string_view name) {
   if (directory.empty()) return std::string(name);
   return directory.back() == '/' ? directory + std::string(name)
                                  : fmt::format("{}/{}", directory, name);
+}
+
+// Runs of whitespace print as one space, as postconf prints them (continuation lines included).
+std::string CollapseWhitespace(std::string_view value) {
+  std::string out;
+  bool space = false;
+  for (char c : value) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
 }
 
 int Show(const GlobalOptions& global, const ShowOptions& show) {
@@ -135,6 +152,7 @@ int Show(const GlobalOptions& global, const ShowOptions& show) {
         fmt::print("# {}\n", d->doc);
       }
     }
+    value = CollapseWhitespace(value);
     fmt::print("{} ={}{}\n", name, value.empty() ? "" : " ", value);
     if (show.doc && show.names.empty()) fmt::print("\n");
   }
