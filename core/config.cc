@@ -245,6 +245,17 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
     }
   }
 
+  // Postfix's legacy names (virtual_maps, postscreen_dnsbl_ttl, ...) are recognised only, but a
+  // supported parameter's default may still read them: then they are used, not ignored.
+  std::set<std::string> used_by_defaults;
+  for (const ParameterDefinition* d : registry_->Definitions()) {
+    if (!d->supported() || settings_.contains(d->name)) continue;
+    for (const std::string& referenced : ReferencedNames(d->default_value)) {
+      used_by_defaults.insert(referenced);
+    }
+  }
+
+  size_t first_diagnostic = diagnostics.size();
   for (const auto& [name, setting] : settings_) {
     bool in_scope = report_all || setting.origin == SettingOrigin::kService;
     const ParameterDefinition* d = registry_->Find(name);
@@ -257,7 +268,7 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
                                            DidYouMean(*registry_, name))});
         continue;
       }
-    } else if (!d->supported()) {
+    } else if (!d->supported() && !used_by_defaults.contains(name)) {
       diagnostics.push_back({Severity::kWarning, setting.location,
                              fmt::format("{}: not supported by {} (a Postfix parameter; ignored)",
                                          name, registry_->program())});
@@ -285,6 +296,12 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
     }
   }
 
+  std::set<std::pair<std::string, int>> error_lines;
+  for (size_t i = first_diagnostic; i < diagnostics.size(); ++i) {
+    if (diagnostics[i].severity == Severity::kError) {
+      error_lines.emplace(diagnostics[i].location.file, diagnostics[i].location.line);
+    }
+  }
   for (const ParameterDefinition* d : registry_->Definitions()) {
     if (!d->supported() || settings_.contains(d->name)) continue;
     const Resolved& r = resolve(d->name);
@@ -294,10 +311,24 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
       report_expansion_error(d->name, *r.error, where);
       continue;
     }
-    std::set<std::string> visited;
-    if (TouchesSetting(d->name, visited)) continue;  // reported where the setting is
     std::vector<ValueProblem> problems;
     CheckParameterValue(*d, r.value, context, problems);
+    if (problems.empty()) continue;
+    // A default that went wrong because of a setting it reads is that setting's problem:
+    // report it there, once (not again when the setting has an error of its own already).
+    std::set<std::string> visited;
+    std::optional<std::string> touched = FirstTouchedSetting(d->name, visited);
+    if (touched) {
+      const SourceLocation& at = settings_.at(*touched).location;
+      if (error_lines.contains({at.file, at.line})) continue;
+      for (const ValueProblem& p : problems) {
+        diagnostics.push_back({p.severity, at,
+                               fmt::format("{} (default {}, from {}): {}", d->name,
+                                           d->default_value, *touched, p.message)});
+      }
+      error_lines.emplace(at.file, at.line);
+      continue;
+    }
     for (const ValueProblem& p : problems) {
       diagnostics.push_back({p.severity, where,
                              fmt::format("{} = {}: {}", d->name, d->default_value, p.message)});
@@ -305,15 +336,16 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
   }
 }
 
-bool Config::TouchesSetting(std::string_view name, std::set<std::string>& visited) const {
-  if (!visited.emplace(name).second) return false;
-  if (settings_.contains(name)) return true;
+std::optional<std::string> Config::FirstTouchedSetting(std::string_view name,
+                                                       std::set<std::string>& visited) const {
+  if (!visited.emplace(name).second) return std::nullopt;
+  if (settings_.contains(name)) return std::string(name);
   std::optional<std::string> raw = Unexpanded(name);
-  if (!raw) return false;
+  if (!raw) return std::nullopt;
   for (const std::string& referenced : ReferencedNames(*raw)) {
-    if (TouchesSetting(referenced, visited)) return true;
+    if (auto touched = FirstTouchedSetting(referenced, visited)) return touched;
   }
-  return false;
+  return std::nullopt;
 }
 
 Config::Resolved Config::ExpandOnDemand(std::string_view name) const {

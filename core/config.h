@@ -140,7 +140,9 @@ class Config {
   Resolved ExpandOnDemand(std::string_view name) const;
   const Resolved& Get(std::string_view name, Resolved& scratch) const;
   [[noreturn]] void Throw(std::string_view name, const Error& error) const;
-  bool TouchesSetting(std::string_view name, std::set<std::string>& visited) const;
+  // The first explicitly set parameter that `name`'s value reads, directly or through others.
+  std::optional<std::string> FirstTouchedSetting(std::string_view name,
+                                                 std::set<std::string>& visited) const;
 
   std::shared_ptr<const ParameterRegistry> registry_;
   std::string directory_;

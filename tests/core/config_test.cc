@@ -270,6 +270,32 @@ TEST_F(ConfigTest, ABadValueReachedThroughADefaultIsReportedOnlyWhereItIsSet) {
   EXPECT_EQ(diagnostics_[0].location.line, 1);
 }
 
+TEST_F(ConfigTest, ABadValueReachedOnlyThroughADefaultIsReportedAtTheSettingItReads) {
+  // my_limit is user-defined (referenced, so not unknown) and untyped; the typed parameter that
+  // reads it through its default is where the problem shows.
+  Build("my_limit = lots\ndefault_destination_concurrency_limit = $my_limit\n", {},
+        WithTransports({"relay"}));
+  ASSERT_EQ(diagnostics_.size(), 1u) << Messages()[1];
+  EXPECT_EQ(Messages()[0],
+            "main.cf:2: error: default_destination_concurrency_limit: bad numerical value "
+            "\"lots\" (expected an integer)");
+  registry_.Add(spec::String("legacy_limit", "", "a legacy name"));
+  registry_.Add(spec::Integer("new_limit", "$legacy_limit", "reads the legacy name"));
+  Build("legacy_limit = lots\n");
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_EQ(Messages()[0],
+            "main.cf:1: error: new_limit (default $legacy_limit, from legacy_limit): bad "
+            "numerical value \"lots\" (expected an integer)");
+}
+
+TEST_F(ConfigTest, RecognisedNamesThatSupportedDefaultsReadAreNotIgnored) {
+  registry_.AddRecognised("virtual_maps", "");
+  registry_.Add(spec::Tables("virtual_alias_maps", "$virtual_maps", "aliases"));
+  auto c = Build("virtual_maps = hash:/etc/moat/virtual\n");
+  EXPECT_TRUE(diagnostics_.empty()) << Messages()[0];
+  EXPECT_EQ(c->GetString("virtual_alias_maps"), "hash:/etc/moat/virtual");
+}
+
 TEST_F(ConfigTest, TemplatesDefinePerTransportParameters) {
   auto c = Build("amavisfeed_destination_concurrency_limit = 2\n", {},
                  WithTransports({"amavisfeed", "relay"}));
