@@ -237,11 +237,15 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
   for (const auto& [name, setting] : settings_) {
     for (const std::string& referenced : ReferencedNames(setting.raw)) user_defined.insert(referenced);
   }
+  std::map<std::string, const ParameterDefinition*> named_by;  // user parameter -> its list
   for (const ParameterDefinition* d : registry_->Definitions()) {
     if (d->type != ParameterType::kParameterNames) continue;
     const Resolved& r = resolve(d->name);
     if (!r.error) {
-      for (const std::string& item : SplitList(r.value)) user_defined.insert(item);
+      for (const std::string& item : SplitList(r.value)) {
+        user_defined.insert(item);
+        named_by.emplace(item, d);
+      }
     }
   }
 
@@ -287,12 +291,15 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
       report_expansion_error(name, *r.error, setting.location);
       continue;
     }
+    std::vector<ValueProblem> problems;
     if (d != nullptr && d->supported()) {
-      std::vector<ValueProblem> problems;
       CheckParameterValue(*d, r.value, context, problems);
-      for (const ValueProblem& p : problems) {
-        diagnostics.push_back({p.severity, setting.location, fmt::format("{}: {}", name, p.message)});
-      }
+    } else if (auto it = named_by.find(name); d == nullptr && it != named_by.end() &&
+                                              it->second->checker != nullptr) {
+      it->second->checker(r.value, context, problems);  // e.g. a restriction class's list
+    }
+    for (const ValueProblem& p : problems) {
+      diagnostics.push_back({p.severity, setting.location, fmt::format("{}: {}", name, p.message)});
     }
   }
 

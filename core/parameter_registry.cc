@@ -279,7 +279,10 @@ void CheckParameterValue(const ParameterDefinition& definition, std::string_view
       }
       break;
   }
-  if (definition.checker != nullptr) definition.checker(v, context, problems);
+  // A parameter-name list's checker is for the values of the parameters it names (Config).
+  if (definition.checker != nullptr && definition.type != ParameterType::kParameterNames) {
+    definition.checker(v, context, problems);
+  }
 }
 
 }  // namespace moat::core

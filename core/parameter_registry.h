@@ -50,7 +50,8 @@ enum class ParameterType {
   kPath,          // a file or directory; relative paths resolve against the config directory
   kRestrictionList,  // smtpd_*_restrictions; checked by the registry's `checker`
   kParameterNames,   // names of user-defined parameters (smtpd_restriction_classes): setting
-                     // a parameter named here is not an "unknown parameter"
+                     // a parameter named here is not an "unknown parameter"; the `checker`
+                     // checks the values of the named parameters
 };
 
 std::string_view ParameterTypeName(ParameterType type);

@@ -194,8 +194,10 @@ constexpr ParameterSpec kSmtpd[] = {
     Restr("smtpd_recipient_restrictions", "", "Restrictions applied at RCPT TO"),
     Restr("smtpd_data_restrictions", "", "Restrictions applied at DATA"),
     Restr("smtpd_end_of_data_restrictions", "", "Restrictions applied after the message"),
-    s::Names("smtpd_restriction_classes", "",
-             "Names of user-defined restriction lists usable in restrictions and access tables"),
+    s::Checked(s::Names("smtpd_restriction_classes", "",
+                        "Names of user-defined restriction lists usable in restrictions and "
+                        "access tables"),
+               CheckRestrictionList),
     s::Bool("smtpd_relay_before_recipient_restrictions",
             "${{$compatibility_level} <level {3.6} ? {no} : {yes}}",
             "Evaluate smtpd_relay_restrictions before smtpd_recipient_restrictions"),

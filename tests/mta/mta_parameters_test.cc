@@ -2,6 +2,7 @@
 // the MTA issues use, restriction checks, main.cf + master.cf loading.
 #include "mta/mta_parameters.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -160,22 +161,25 @@ TEST_F(MtaConfigTest, RestrictionListsAreChecked) {
       "    reject_rbl_client zen.example, from_partners, hash:/etc/moat/bare\n"
       "smtpd_sender_restrictions = permit_mynetwork, check_sender_access\n"
       "smtpd_helo_restrictions = check_helo_access /etc/moat/helo, check_policy_service "
-      "inet:127.0.0.1:10023\n");
+      "inet:127.0.0.1:10023\n"
+      "smtpd_restriction_classes = from_partners, strict\n"
+      "strict = reject_unknwon_sender_domain\n");
   std::vector<std::string> m;
   for (const auto& x : d) m.push_back(x.ToString());
-  ASSERT_EQ(m.size(), 4u) << m[0];
-  EXPECT_EQ(m[0],
-            "main.cf:7: error: smtpd_helo_restrictions: check_helo_access /etc/moat/helo: "
-            "expected a lookup table type:name");
-  EXPECT_EQ(m[1],
-            "main.cf:7: warning: smtpd_helo_restrictions: restriction \"check_policy_service\" "
-            "is not supported by moat-mta");
-  EXPECT_EQ(m[2],
-            "main.cf:6: error: smtpd_sender_restrictions: unknown restriction "
-            "\"permit_mynetwork\" (did you mean \"permit_mynetworks\"?)");
-  EXPECT_EQ(m[3],
-            "main.cf:6: error: smtpd_sender_restrictions: restriction \"check_sender_access\" "
-            "needs an argument");
+  EXPECT_THAT(
+      m, ::testing::UnorderedElementsAre(
+             "main.cf:7: error: smtpd_helo_restrictions: check_helo_access /etc/moat/helo: "
+             "expected a lookup table type:name",
+             "main.cf:7: warning: smtpd_helo_restrictions: restriction \"check_policy_service\" "
+             "is not supported by moat-mta",
+             "main.cf:6: error: smtpd_sender_restrictions: unknown restriction "
+             "\"permit_mynetwork\" (did you mean \"permit_mynetworks\"?)",
+             "main.cf:6: error: smtpd_sender_restrictions: restriction \"check_sender_access\" "
+             "needs an argument",
+             "main.cf:8: warning: smtpd_restriction_classes is set again; the setting at "
+             "main.cf:1 is overridden",
+             "main.cf:9: error: strict: unknown restriction \"reject_unknwon_sender_domain\" "
+             "(did you mean \"reject_unknown_sender_domain\"?)"));
 }
 
 TEST_F(MtaConfigTest, MisspeltAndUnsupportedParameters) {
