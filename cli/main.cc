@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
 
   moat::cli::RegisterCheckConfigCommand(app, global);
   moat::cli::RegisterConfigCommand(app, global);
-  // `moat map query` arrives with the lookup tables: moat::cli::RegisterMapCommand(app, global);
+  moat::cli::RegisterMapCommand(app, global);
+  moat::cli::RegisterDkimCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -221,9 +221,6 @@ TEST_F(ConfigCommandsTest, UnsupportedTableType) {
 }
 
 TEST_F(ConfigCommandsTest, TableSyntaxErrorsCarryTheTablesFileAndLine) {
-#ifndef MOAT_HAVE_LOOKUP_TABLES
-  GTEST_SKIP() << "the lookup-table module is not linked into this build yet";
-#endif
   dir_.WriteFile("header_checks", "# header checks\n/^Subject: (unclosed/ REJECT bad\n");
   dir_.WriteFile("body_checks", "if /^x/\n/y/ WARN z\n");
   dir_.WriteFile("client_networks", "10.0.0.0/33 OK\n");
