@@ -37,9 +37,14 @@ std::string SanitizeActor(std::string_view actor) {
 
 std::string ReleasedHeader(std::string_view id, std::string_view actor, TimePoint time,
                            std::string_view line_ending) {
-  // Folded so both lines stay under RFC 5322's 78 characters (the actor is at most 64).
-  return fmt::format("X-Quarantine-Released: id {}{}\tby {}; {}{}", id, line_ending,
-                     SanitizeActor(actor), Rfc5322Date(time), line_ending);
+  // Folded so every line stays within RFC 5322's 78 characters: the ID on the first, the actor
+  // and date on the next, or on two more when the actor is long.
+  std::string by = SanitizeActor(actor);
+  std::string date = Rfc5322Date(time);
+  std::string_view between = 4 + by.size() + 2 + date.size() <= 78 ? " " : "";
+  return fmt::format("X-Quarantine-Released: id {}{}\tby {};{}{}{}{}", id, line_ending, by,
+                     between, between.empty() ? fmt::format("{}\t", line_ending) : "", date,
+                     line_ending);
 }
 
 std::string BuildReleasedMessage(std::string_view message, std::string_view id,

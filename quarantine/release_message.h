@@ -7,6 +7,7 @@
 //   X-Quarantine-Released: id <ID>
 //   	by <actor>; <RFC 5322 date>
 //
+// (the date folded onto a line of its own when a long actor name would pass 78 characters).
 // At the top it sits above every DKIM-Signature; DKIM signs only the header fields its h= tag
 // lists and the body, so adding an unlisted field anywhere leaves the signatures valid. The line
 // ending (CRLF or LF) follows the message's own.
