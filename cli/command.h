@@ -33,5 +33,6 @@ struct CommandExit {
 void RegisterCheckConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
+void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli
