@@ -77,12 +77,6 @@ std::string ContainsPattern(std::string_view text) {
   return pattern;
 }
 
-// A query's WHERE clause and its parameters, in order.
-struct WhereClause {
-  std::string sql;
-  std::vector<std::string> texts;  // bound in order after nothing else: all filters are text
-  std::vector<double> scores;      // bound after the texts
-};
 
 core::Result<WhereClause> BuildWhere(const QuarantineQuery& query) {
   WhereClause where;
@@ -128,6 +122,7 @@ core::Result<WhereClause> BuildWhere(const QuarantineQuery& query) {
     }
     conditions.push_back(fmt::format("{} LIKE ? ESCAPE '\\'", filter.column));
     where.texts.push_back(ContainsPattern(filter.value));
+    where.scans_table = true;
   }
   if (query.min_score) {
     conditions.push_back("score >= ?");
@@ -300,9 +295,6 @@ core::Result<QueryPage> SqliteIndex::Query(const QuarantineQuery& query) {
   std::string order = query.sort == SortField::kScore
                           ? fmt::format("score {0}, id {0}", direction)
                           : fmt::format("id {}", direction);
-  std::string select = fmt::format("SELECT {} FROM entries{} ORDER BY {} LIMIT ? OFFSET ?",
-                                   kEntryColumns, where->sql, order);
-  std::string count = fmt::format("SELECT count(*) FROM entries{}", where->sql);
 
   std::lock_guard lock(mutex_);
   // The page and the total from one snapshot, so they agree while the filter inserts.
@@ -311,18 +303,24 @@ core::Result<QueryPage> SqliteIndex::Query(const QuarantineQuery& query) {
     SqliteConnection& c;
     ~EndRead() { (void)c.Execute("COMMIT"); }
   } end_read{*connection_};
+  return where->scans_table ? QueryInOneScan(query, *where, order)
+                            : QueryPageThenCount(query, *where, order);
+}
 
+// Filters an index can answer: the page walks the primary key (or the score index), the count
+// reads a covering index.
+core::Result<QueryPage> SqliteIndex::QueryPageThenCount(const QuarantineQuery& query,
+                                                        const WhereClause& where,
+                                                        const std::string& order) {
   QueryPage page;
-  auto rows = connection_->Prepare(select);
+  auto rows = connection_->Prepare(fmt::format(
+      "SELECT {} FROM entries{} ORDER BY {} LIMIT ? OFFSET ?", kEntryColumns, where.sql, order));
   if (!rows) return core::Fail(rows.error());
   int next = 1;
-  if (auto s = BindWhere(**rows, *where, &next); !s) return core::Fail(s.error());
-  if (auto s = (*rows)->BindInt(next++, static_cast<int64_t>(query.limit)); !s) {
-    return core::Fail(s.error());
-  }
-  if (auto s = (*rows)->BindInt(next++, static_cast<int64_t>(query.offset)); !s) {
-    return core::Fail(s.error());
-  }
+  core::Status bound = BindWhere(**rows, where, &next);
+  if (bound) bound = (*rows)->BindInt(next++, static_cast<int64_t>(query.limit));
+  if (bound) bound = (*rows)->BindInt(next++, static_cast<int64_t>(query.offset));
+  if (!bound) return core::Fail(bound.error());
   for (;;) {
     auto row = (*rows)->Step();
     if (!row) return core::Fail(row.error());
@@ -336,14 +334,56 @@ core::Result<QueryPage> SqliteIndex::Query(const QuarantineQuery& query) {
   }
   (*rows)->Reset();
 
-  auto counter = connection_->Prepare(count);
+  auto counter = connection_->Prepare(fmt::format("SELECT count(*) FROM entries{}", where.sql));
   if (!counter) return core::Fail(counter.error());
   next = 1;
-  if (auto s = BindWhere(**counter, *where, &next); !s) return core::Fail(s.error());
+  if (auto s = BindWhere(**counter, where, &next); !s) return core::Fail(s.error());
   auto counted = (*counter)->Step();
   if (!counted) return core::Fail(counted.error());
   page.total = *counted ? static_cast<uint64_t>((*counter)->Int(0)) : 0;
   (*counter)->Reset();
+  return page;
+}
+
+// Substring filters must read every row; doing it once (IDs of all matches, in order, counted as
+// they come) instead of once for the page and again for the count halves the time. The page's
+// rows are then fetched by ID.
+core::Result<QueryPage> SqliteIndex::QueryInOneScan(const QuarantineQuery& query,
+                                                    const WhereClause& where,
+                                                    const std::string& order) {
+  QueryPage page;
+  std::vector<std::string> ids;
+  auto scan = connection_->Prepare(
+      fmt::format("SELECT id FROM entries{} ORDER BY {}", where.sql, order));
+  if (!scan) return core::Fail(scan.error());
+  int next = 1;
+  if (auto s = BindWhere(**scan, where, &next); !s) return core::Fail(s.error());
+  for (;;) {
+    auto row = (*scan)->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    if (page.total >= query.offset && ids.size() < query.limit) ids.push_back((*scan)->Text(0));
+    ++page.total;
+  }
+  (*scan)->Reset();
+
+  auto fetch =
+      connection_->Prepare(fmt::format("SELECT {} FROM entries WHERE id = ?", kEntryColumns));
+  if (!fetch) return core::Fail(fetch.error());
+  for (const std::string& id : ids) {
+    (*fetch)->Reset();
+    if (auto s = (*fetch)->BindText(1, id); !s) return core::Fail(s.error());
+    auto row = (*fetch)->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) continue;  // cannot happen inside the read transaction
+    auto entry = ParseEntryRow(**fetch);
+    if (!entry) {
+      (*fetch)->Reset();
+      return core::Fail(entry.error());
+    }
+    page.entries.push_back(std::move(*entry));
+  }
+  (*fetch)->Reset();
   return page;
 }
 
