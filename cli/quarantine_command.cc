@@ -69,15 +69,17 @@ struct QuarantineArgs {
 std::string Printable(std::string_view text, size_t width = std::string::npos) {
   std::string out;
   size_t characters = 0;
+  size_t last_start = 0;  // where the last character began, to cut before it
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
-    bool continuation = (c & 0xC0) == 0x80;
-    if (!continuation) {
+    if ((c & 0xC0) != 0x80) {
       if (characters == width) {
-        out.back() = '~';
+        out.resize(last_start);
+        out.push_back('~');
         break;
       }
       ++characters;
+      last_start = out.size();
     }
     out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
   }

@@ -53,6 +53,12 @@ std::string MessageDirectoryRelativePath(std::string_view id);
 inline constexpr std::string_view kMessageFileSuffix = ".eml.gz";
 inline constexpr std::string_view kTemporarySuffix = ".tmp";
 
+// How large a file may be for a message of at most `max_message` bytes: deflate grows
+// incompressible data a little, and the header carries the metadata and the decision trace.
+inline size_t MaxMessageFileBytes(size_t max_message) {
+  return max_message + max_message / 64 + (64u << 20);
+}
+
 // The gzip file for `message` held as `entry` (history ignored). `level` is zlib's 1..9.
 core::Result<std::string> EncodeMessageFile(const QuarantineEntry& entry, std::string_view message,
                                             int level);

@@ -66,6 +66,11 @@ core::Result<std::unique_ptr<QuarantineStore>> QuarantineStore::Open(
     if (auto made = core::EnsureDirectory(options.directory, kDirectoryMode); !made) {
       return core::Fail(made.error());
     }
+    // The directory's own name must be durable before anything in it is acknowledged.
+    if (auto synced = options.file_system->SyncDirectory(core::DirectoryOf(options.directory));
+        !synced) {
+      return core::Fail(synced.error());
+    }
   } else if (auto exists = options.file_system->List(options.directory); !exists) {
     return core::Fail(exists.error().WithContext("quarantine directory"));
   }
@@ -88,8 +93,16 @@ core::Result<std::unique_ptr<QuarantineStore>> QuarantineStore::Open(
     if (!exclusive) return core::Fail(exclusive.error());
     if (*exclusive) {
       auto report = store->RecoverLocked();
-      if (!report) return core::Fail(report.error().WithContext("quarantine recovery"));
-      store->recovery_at_open_ = std::move(*report);
+      if (report) {
+        store->recovery_at_open_ = std::move(*report);
+      } else if (writer) {
+        // A writer that cannot repair the store should not start holding mail in it.
+        return core::Fail(report.error().WithContext("quarantine recovery"));
+      } else {
+        // A reviewer (perhaps without write access) can still list and show.
+        spdlog::warn("quarantine recovery in {} failed: {}", store->directory(),
+                     report.error().ToString());
+      }
     }
   }
   if (writer) {
@@ -210,8 +223,7 @@ core::Result<std::string> QuarantineStore::ReadVerified(const QuarantineEntry& e
     return core::Fail(ErrorCode::kNotFound, "quarantine entry {} was deleted", entry.id);
   }
   std::string path = MessagePath(entry.id);
-  // The file can be larger than the message when it does not compress; bound by both.
-  auto file = options_.file_system->ReadFile(path, options_.max_message_bytes + (1u << 20));
+  auto file = options_.file_system->ReadFile(path, MaxMessageFileBytes(options_.max_message_bytes));
   std::string damage;
   if (!file) {
     damage = file.error().code() == ErrorCode::kNotFound ? "message file missing"

@@ -61,7 +61,7 @@ struct StoreOptions {
   StoreRole role = StoreRole::kWriter;
   int compression_level = 6;             // zlib 1..9
   size_t max_message_bytes = 512u << 20;  // Store() refuses more; reading treats more as corrupt
-  bool recover_at_open = true;           // see "Who may run recovery" above
+  bool recover_at_open = true;  // see "Who may run recovery" above; a reviewer only logs a failure
   std::shared_ptr<StoreFileSystem> file_system;  // default: PosixStoreFileSystem
   std::function<TimePoint()> clock;              // default: system_clock::now
   SqliteIndexOptions index_options;              // used when Open() creates the SQLite index

@@ -94,7 +94,7 @@ core::Result<RecoveryReport> QuarantineStore::RecoverLocked() {
   }
   for (const auto& [id, path] : files) {
     if (indexed.contains(id)) continue;
-    auto bytes = fs.ReadFile(path, options_.max_message_bytes + (1u << 20));
+    auto bytes = fs.ReadFile(path, MaxMessageFileBytes(options_.max_message_bytes));
     if (!bytes) {
       report.unreadable.push_back(path);
       continue;
