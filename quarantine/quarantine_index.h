@@ -57,6 +57,13 @@ struct QueryPage {
   uint64_t total = 0;                    // rows matching the filters, ignoring offset and limit
 };
 
+// One cell of the dashboard's "held mail by class per hour" chart.
+struct ClassCount {
+  TimePoint bucket;  // start of the interval
+  ContentClass content_class = ContentClass::kClean;
+  uint64_t count = 0;
+};
+
 // One row as recovery (QuarantineStore) sees it.
 struct IndexedId {
   std::string id;
@@ -79,6 +86,12 @@ class QuarantineIndex {
   // One page of matching entries in the requested order, with the total count. kInvalid when the
   // limit is over kMaxQueryLimit or a text filter holds CR/LF/NUL.
   virtual core::Result<QueryPage> Query(const QuarantineQuery& query) = 0;
+
+  // Entries quarantined in [since, until) counted per class and per `bucket`-long interval from
+  // `since` (deleted ones too: they were held). Only non-zero cells, ordered by bucket then class.
+  // kInvalid when bucket is not positive or since is not before until.
+  virtual core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
+                                                            Clock::duration bucket) = 0;
 
   // Appends a release or delete event and moves the state (release: held -> released; delete: any
   // -> deleted). kNotFound when there is no such row.

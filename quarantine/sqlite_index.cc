@@ -387,6 +387,38 @@ core::Result<QueryPage> SqliteIndex::QueryInOneScan(const QuarantineQuery& query
   return page;
 }
 
+core::Result<std::vector<ClassCount>> SqliteIndex::CountByClass(TimePoint since, TimePoint until,
+                                                                Clock::duration bucket) {
+  int64_t bucket_us = std::chrono::duration_cast<std::chrono::microseconds>(bucket).count();
+  if (bucket_us <= 0 || since >= until) {
+    return core::Fail(ErrorCode::kInvalid, "count by class: empty interval or bucket");
+  }
+  std::lock_guard lock(mutex_);
+  // The ID range walks the primary key: a day or a week is a slice of the table, not all of it.
+  auto statement = connection_->Prepare(
+      "SELECT (time_us - ?1) / ?2 AS bucket, class, count(*) FROM entries "
+      "WHERE id >= ?3 AND id < ?4 GROUP BY bucket, class ORDER BY bucket, class");
+  if (!statement) return core::Fail(statement.error());
+  SqliteStatement& s = **statement;
+  core::Status bound = s.BindInt(1, ToUnixMicros(since));
+  if (bound) bound = s.BindInt(2, bucket_us);
+  if (bound) bound = s.BindText(3, QuarantineIdLowerBound(since));
+  if (bound) bound = s.BindText(4, QuarantineIdLowerBound(until));
+  if (!bound) return core::Fail(bound.error());
+  std::vector<ClassCount> counts;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    auto content_class = ParseContentClass(s.Text(1));
+    if (!content_class) continue;  // a class from a newer Moat: not this chart's business
+    counts.push_back({since + std::chrono::microseconds(s.Int(0) * bucket_us), *content_class,
+                      static_cast<uint64_t>(s.Int(2))});
+  }
+  s.Reset();
+  return counts;
+}
+
 core::Status SqliteIndex::RecordEvent(std::string_view id, const EntryEvent& event) {
   std::lock_guard lock(mutex_);
   auto transaction = SqliteTransaction::Begin(*connection_);

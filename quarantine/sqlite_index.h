@@ -49,6 +49,8 @@ class SqliteIndex final : public QuarantineIndex {
   core::Status InsertMany(std::span<const QuarantineEntry> entries) override;
   core::Result<QuarantineEntry> Get(std::string_view id) override;
   core::Result<QueryPage> Query(const QuarantineQuery& query) override;
+  core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
+                                                    Clock::duration bucket) override;
   core::Status RecordEvent(std::string_view id, const EntryEvent& event) override;
   core::Status SetDamage(std::string_view id, std::string_view damage) override;
   core::Result<std::vector<std::string>> ExpiryCandidates(TimePoint cutoff, size_t limit,

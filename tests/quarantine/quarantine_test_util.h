@@ -126,6 +126,10 @@ class FailingIndex : public QuarantineIndex {
   core::Result<QueryPage> Query(const QuarantineQuery& query) override {
     return inner_->Query(query);
   }
+  core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
+                                                    Clock::duration bucket) override {
+    return inner_->CountByClass(since, until, bucket);
+  }
   core::Status RecordEvent(std::string_view id, const EntryEvent& event) override {
     return inner_->RecordEvent(id, event);
   }

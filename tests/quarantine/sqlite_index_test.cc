@@ -238,6 +238,32 @@ TEST_F(SqliteIndexTest, PagesCoverEveryEntryOnce) {
   EXPECT_EQ(seen, expected);
 }
 
+TEST_F(SqliteIndexTest, CountsByClassPerInterval) {
+  std::vector<QuarantineEntry> all = Corpus();  // one an hour, classes cycling through six
+  ASSERT_TRUE(index_->InsertMany(all));
+  TimePoint since = all[12].time - std::chrono::microseconds(12);  // hour 12, exactly
+  auto counts = index_->CountByClass(since, since + std::chrono::hours(24), std::chrono::hours(6));
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  // Four 6-hour buckets, each holding one entry of each of the six classes.
+  ASSERT_EQ(counts->size(), 24u);
+  for (size_t i = 0; i < counts->size(); ++i) {
+    EXPECT_EQ((*counts)[i].bucket, since + std::chrono::hours(6 * (i / 6))) << i;
+    EXPECT_EQ((*counts)[i].count, 1u) << i;
+  }
+  auto spam = std::count_if(counts->begin(), counts->end(), [](const ClassCount& c) {
+    return c.content_class == ContentClass::kSpam;
+  });
+  EXPECT_EQ(spam, 4);
+  auto day = index_->CountByClass(all[0].time, all[59].time + std::chrono::seconds(1),
+                                  std::chrono::hours(24 * 7));
+  ASSERT_TRUE(day);
+  uint64_t total = 0;
+  for (const ClassCount& c : *day) total += c.count;
+  EXPECT_EQ(total, 60u);
+  EXPECT_FALSE(index_->CountByClass(since, since, std::chrono::hours(1)));
+  EXPECT_FALSE(index_->CountByClass(since, since + std::chrono::hours(1), std::chrono::hours(0)));
+}
+
 TEST_F(SqliteIndexTest, RejectsBadQueries) {
   QuarantineQuery q;
   q.limit = kMaxQueryLimit + 1;
