@@ -338,8 +338,8 @@ void RunShow(const QuarantineArgs& args, const GlobalOptions& global) {
   }
   bool deleted = entry->state == q::EntryState::kDeleted;
   // The stored copy is read (and so verified) every time: damage is reported, and marked.
-  auto message = deleted && !args.raw && !args.headers ? core::Result<std::string>()
-                                                       : store->ReadMessage(id);
+  auto message =
+      deleted && !args.raw && !args.headers ? core::Result<std::string>() : store->ReadMessage(id);
   if (!message) {
     if (auto marked = store->GetEntry(id); marked) entry = std::move(marked);  // with the damage
   }

@@ -13,12 +13,9 @@ json OptionalScore(const std::optional<double>& score) {
 }  // namespace
 
 json EventToJson(const EntryEvent& event) {
-  return json{{"time", FormatUtc(event.time)},
-              {"time_us", ToUnixMicros(event.time)},
-              {"kind", EventKindName(event.kind)},
-              {"actor", event.actor},
-              {"recipients", event.recipients},
-              {"detail", event.detail}};
+  return json{{"time", FormatUtc(event.time)},     {"time_us", ToUnixMicros(event.time)},
+              {"kind", EventKindName(event.kind)}, {"actor", event.actor},
+              {"recipients", event.recipients},    {"detail", event.detail}};
 }
 
 json EntryToJson(const QuarantineEntry& entry) {

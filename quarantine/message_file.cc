@@ -61,9 +61,7 @@ class InflateStream {
     return {};
   }
   z_stream* get() { return &stream_; }
-  std::string Message(int rc) const {
-    return stream_.msg != nullptr ? stream_.msg : zError(rc);
-  }
+  std::string Message(int rc) const { return stream_.msg != nullptr ? stream_.msg : zError(rc); }
 
  private:
   z_stream stream_{};
@@ -202,8 +200,8 @@ core::Result<DecodedMessageFile> DecodeMessageFile(std::string_view file,
   auto entry = SidecarFromJson(sidecar);
   if (!entry) return core::Fail(entry.error());
   if (entry->size != message.size()) {
-    return corrupt(fmt::format("message is {} bytes, metadata says {}", message.size(),
-                               entry->size));
+    return corrupt(
+        fmt::format("message is {} bytes, metadata says {}", message.size(), entry->size));
   }
   decoded.entry = std::move(*entry);
   return decoded;

@@ -70,7 +70,6 @@ struct DecodedMessageFile {
 
 // Reads a whole file written by EncodeMessageFile. A message over `max_message_bytes` is kCorrupt
 // (no honest file is larger than the filter's size limit; this bounds a tampered one).
-core::Result<DecodedMessageFile> DecodeMessageFile(std::string_view file,
-                                                   size_t max_message_bytes);
+core::Result<DecodedMessageFile> DecodeMessageFile(std::string_view file, size_t max_message_bytes);
 
 }  // namespace moat::quarantine

@@ -1,17 +1,18 @@
 // quarantine_entry.h - what the quarantine knows about one held message, and its ID.
 //
 // moat-filterd hands a message it holds (a destiny of VIRUS, BANNED, UNCHECKED, SPAM, SPAMMY,
-// BAD-HEADER, or CLEAN kept on purpose) to QuarantineStore::Store() with an EntryMetadata; the store
-// gives it an ID and a time, and keeps a QuarantineEntry in the index (quarantine_index.h) beside the
-// compressed message (message_file.h). The admin command and the web review read entries back.
+// BAD-HEADER, or CLEAN kept on purpose) to QuarantineStore::Store() with an EntryMetadata; the
+// store gives it an ID and a time, and keeps a QuarantineEntry in the index (quarantine_index.h)
+// beside the compressed message (message_file.h). The admin command and the web review read entries
+// back.
 //
 // Quarantine ID ("20261121-080117.123456-9f3ac2e17b4d"):
 //   YYYYMMDD-HHMMSS.ffffff   the UTC time of quarantining, to the microsecond
 //   -rrrrrrrrrrrr            48 random bits, 12 lowercase hex digits
 // IDs sort as their times do (the index relies on it: time ranges are ID ranges), are unique across
-// processes and gateway nodes without coordination, and use only [0-9a-f.-] so they are safe in file
-// names, URLs and shell commands. IsValidQuarantineId() is the one gate every ID from outside (command
-// line, URL, file name) must pass before it names a file.
+// processes and gateway nodes without coordination, and use only [0-9a-f.-] so they are safe in
+// file names, URLs and shell commands. IsValidQuarantineId() is the one gate every ID from outside
+// (command line, URL, file name) must pass before it names a file.
 //
 // All types are plain values: copyable, no shared state, safe to pass between threads.
 #pragma once
@@ -41,9 +42,9 @@ inline constexpr ContentClass kAllContentClasses[] = {
     ContentClass::kVirus,  ContentClass::kBanned,    ContentClass::kUnchecked, ContentClass::kSpam,
     ContentClass::kSpammy, ContentClass::kBadHeader, ContentClass::kClean};
 
-// Where an entry stands. kHeld: never released. kReleased: released at least once, the copy is still
-// kept (releasing again needs force). kDeleted: an operator deleted it; the file is gone, the row and
-// its history stay until expiry.
+// Where an entry stands. kHeld: never released. kReleased: released at least once, the copy is
+// still kept (releasing again needs force). kDeleted: an operator deleted it; the file is gone, the
+// row and its history stay until expiry.
 enum class EntryState { kHeld, kReleased, kDeleted };
 std::string_view EntryStateName(EntryState state);  // "held", "released", "deleted"
 std::optional<EntryState> ParseEntryState(std::string_view name);
@@ -64,17 +65,17 @@ std::optional<EntryEvent::Kind> ParseEventKind(std::string_view name);
 // sequences with U+FFFD so every consumer, JSON included, can print it).
 struct EntryMetadata {
   ContentClass content_class = ContentClass::kClean;
-  std::string subclass;        // e.g. UNCHECKED's "encrypted" or "limit", SPAM's "kill"; may be empty
-  std::string reason;          // one line for people: virus names, "banned part 1/2 'a.exe' rule
-                               // exe-ms", "score 12.3 hits: BAYES_99,...", "limit max_depth 10"
-  std::string trace_json;      // the decision trace as `moat scan --json` prints it; opaque here
-  std::string envelope_sender;  // MAIL FROM without brackets; "" for the null sender <>
+  std::string subclass;    // e.g. UNCHECKED's "encrypted" or "limit", SPAM's "kill"; may be empty
+  std::string reason;      // one line for people: virus names, "banned part 1/2 'a.exe' rule
+                           // exe-ms", "score 12.3 hits: BAYES_99,...", "limit max_depth 10"
+  std::string trace_json;  // the decision trace as `moat scan --json` prints it; opaque here
+  std::string envelope_sender;          // MAIL FROM without brackets; "" for the null sender <>
   std::vector<std::string> recipients;  // RCPT TO of the recipients this copy was held for
-  std::string header_from;     // From: as the filter decoded it; Store() fills the raw header if empty
-  std::string subject;         // Subject: likewise
-  std::string message_id;      // Message-ID: likewise
-  std::string client_address;  // SMTP client IP as XFORWARD told the filter; may be empty
-  std::string policy_bank;     // "inbound", "originating", ...
+  std::string header_from;  // From: as the filter decoded it; Store() fills the raw header if empty
+  std::string subject;      // Subject: likewise
+  std::string message_id;   // Message-ID: likewise
+  std::string client_address;   // SMTP client IP as XFORWARD told the filter; may be empty
+  std::string policy_bank;      // "inbound", "originating", ...
   std::optional<double> score;  // spam score, when the rules ran
 };
 

@@ -10,10 +10,10 @@
 //     recording events, each with its own QuarantineIndex object on the same data;
 //   - thread safety: every method may be called from several threads on one object.
 //
-// Errors: kNotFound for an ID that has no row; kInvalid for a duplicate ID or a bad query; kTempFail
-// when the database stayed busy (locked by another writer) past the busy timeout; kIo when the
-// operating system refused (disk full, permission); kCorrupt when the database fails its own checks.
-// Every failure leaves the index as it was before the call.
+// Errors: kNotFound for an ID that has no row; kInvalid for a duplicate ID or a bad query;
+// kTempFail when the database stayed busy (locked by another writer) past the busy timeout; kIo
+// when the operating system refused (disk full, permission); kCorrupt when the database fails its
+// own checks. Every failure leaves the index as it was before the call.
 #pragma once
 
 #include <cstddef>
@@ -46,9 +46,9 @@ struct QuarantineQuery {
   std::optional<double> max_score;    // score <= (entries without a score never match)
   std::vector<EntryState> states = {EntryState::kHeld, EntryState::kReleased};  // empty = all
   SortField sort = SortField::kTime;
-  bool descending = true;             // newest (highest) first; ties broken by ID
+  bool descending = true;  // newest (highest) first; ties broken by ID
   size_t offset = 0;
-  size_t limit = 50;                  // at most kMaxQueryLimit
+  size_t limit = 50;  // at most kMaxQueryLimit
 };
 inline constexpr size_t kMaxQueryLimit = 1000;
 
@@ -91,7 +91,7 @@ class QuarantineIndex {
   // `since` (deleted ones too: they were held). Only non-zero cells, ordered by bucket then class.
   // kInvalid when bucket is not positive or since is not before until.
   virtual core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
-                                                            Clock::duration bucket) = 0;
+                                                             Clock::duration bucket) = 0;
 
   // Appends a release or delete event and moves the state (release: held -> released; delete: any
   // -> deleted). kNotFound when there is no such row.

@@ -27,9 +27,9 @@ core::Error AsTemporary(core::Error error) {
 }
 
 void SanitizeText(EntryMetadata& m) {
-  for (std::string* text : {&m.subclass, &m.reason, &m.trace_json, &m.envelope_sender,
-                            &m.header_from, &m.subject, &m.message_id, &m.client_address,
-                            &m.policy_bank}) {
+  for (std::string* text :
+       {&m.subclass, &m.reason, &m.trace_json, &m.envelope_sender, &m.header_from, &m.subject,
+        &m.message_id, &m.client_address, &m.policy_bank}) {
     *text = ToValidUtf8(*text);
   }
   for (std::string& rcpt : m.recipients) rcpt = ToValidUtf8(rcpt);
@@ -168,18 +168,20 @@ core::Result<std::string> QuarantineStore::Store(std::string_view message, Entry
     return core::Fail(ErrorCode::kTempFail, "quarantine opened for review cannot store messages");
   }
   if (message.size() > options_.max_message_bytes) {
-    return core::Fail(ErrorCode::kTempFail, "message of {} bytes is over the quarantine limit of {}",
-                      message.size(), options_.max_message_bytes);
+    return core::Fail(ErrorCode::kTempFail,
+                      "message of {} bytes is over the quarantine limit of {}", message.size(),
+                      options_.max_message_bytes);
   }
-  if (auto valid = ValidateMetadata(metadata); !valid) return core::Fail(AsTemporary(valid.error()));
+  if (auto valid = ValidateMetadata(metadata); !valid)
+    return core::Fail(AsTemporary(valid.error()));
   SanitizeText(metadata);
   struct HeaderField {
     std::string* value;
     std::string_view name;
   };
-  for (HeaderField field : {HeaderField{&metadata.header_from, "From"},
-                            HeaderField{&metadata.subject, "Subject"},
-                            HeaderField{&metadata.message_id, "Message-ID"}}) {
+  for (HeaderField field :
+       {HeaderField{&metadata.header_from, "From"}, HeaderField{&metadata.subject, "Subject"},
+        HeaderField{&metadata.message_id, "Message-ID"}}) {
     if (field.value->empty()) {
       *field.value = ToValidUtf8(FirstHeaderValue(message, field.name).value_or(""));
     }
@@ -288,9 +290,8 @@ core::Status QuarantineStore::Delete(std::string_view id, std::string_view actor
   std::string path = MessagePath(entry->id);
   auto removed = options_.file_system->Remove(path);
   if (!removed && removed.error().code() != ErrorCode::kNotFound) {
-    return core::Fail(removed.error().WithContext(
-        fmt::format("entry {} is deleted in the index, but its file stays until recovery",
-                    entry->id)));
+    return core::Fail(removed.error().WithContext(fmt::format(
+        "entry {} is deleted in the index, but its file stays until recovery", entry->id)));
   }
   return options_.file_system->SyncDirectory(core::DirectoryOf(path));
 }

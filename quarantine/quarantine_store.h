@@ -6,8 +6,8 @@
 // admin command and the web review list, show, release, delete and expire through the same class.
 //
 // Directory layout (StoreOptions::directory, filterd.cf's quarantine_directory):
-//   index.sqlite (+ -wal, -shm)   the SQLite index (sqlite_schema.cc), unless another index is given
-//   lock                          flock() file coordinating writers and recovery (below)
+//   index.sqlite (+ -wal, -shm)   the SQLite index (sqlite_schema.cc), unless another index is
+//   given lock                          flock() file coordinating writers and recovery (below)
 //   messages/<x>/<y>/<ID>.eml.gz  one gzip file per message (message_file.h documents the format)
 //
 // No half entries. Store() writes .<ID>.tmp, fsyncs it, renames it to <ID>.eml.gz, fsyncs the
@@ -17,11 +17,11 @@
 // files, files of entries deleted in the index, and marks rows whose file is gone as damaged.
 //
 // Who may run recovery: a process that creates files (role kWriter: moat-filterd) holds a shared
-// flock on `lock` for its lifetime, and Delete()/ExpireOlderThan() hold one while they remove files.
-// Recovery needs the exclusive lock, taken without waiting at Open(): when a writer is alive it is
-// skipped (it ran when that writer started), so it never mistakes a file whose row is about to be
-// committed for an orphan. flock locks vanish with their process, so after kill -9 of the filter the
-// next Open() recovers.
+// flock on `lock` for its lifetime, and Delete()/ExpireOlderThan() hold one while they remove
+// files. Recovery needs the exclusive lock, taken without waiting at Open(): when a writer is alive
+// it is skipped (it ran when that writer started), so it never mistakes a file whose row is about
+// to be committed for an orphan. flock locks vanish with their process, so after kill -9 of the
+// filter the next Open() recovers.
 //
 // Thread safety: all methods may be called from several threads at once (the index serializes
 // itself; files are per message). Ownership: the store owns its index and shares the file system.
@@ -47,8 +47,8 @@
 #include "quarantine/quarantine_index.h"
 #include "quarantine/release_message.h"
 #include "quarantine/sqlite_index.h"
-#include "quarantine/store_lock.h"
 #include "quarantine/store_file_system.h"
+#include "quarantine/store_lock.h"
 
 namespace moat::quarantine {
 
@@ -59,7 +59,7 @@ enum class StoreRole { kWriter, kReviewer };
 struct StoreOptions {
   std::string directory;
   StoreRole role = StoreRole::kWriter;
-  int compression_level = 6;             // zlib 1..9
+  int compression_level = 6;              // zlib 1..9
   size_t max_message_bytes = 512u << 20;  // Store() refuses more; reading treats more as corrupt
   bool recover_at_open = true;  // see "Who may run recovery" above; a reviewer only logs a failure
   std::shared_ptr<StoreFileSystem> file_system;  // default: PosixStoreFileSystem
@@ -71,10 +71,10 @@ struct RecoveryReport {
   bool ran = false;  // false: skipped because a writer holds the store, or not asked for
   size_t temporary_files_removed = 0;
   size_t orphans_reindexed = 0;
-  size_t deleted_files_removed = 0;      // files of entries the index says were deleted
-  size_t missing_files_marked = 0;       // rows whose file is gone, now marked damaged
-  std::vector<std::string> unreadable;   // orphan files that could not be decoded (left in place)
-  std::vector<std::string> foreign;      // files in messages/ that are not ours (left in place)
+  size_t deleted_files_removed = 0;     // files of entries the index says were deleted
+  size_t missing_files_marked = 0;      // rows whose file is gone, now marked damaged
+  std::vector<std::string> unreadable;  // orphan files that could not be decoded (left in place)
+  std::vector<std::string> foreign;     // files in messages/ that are not ours (left in place)
 };
 
 struct ReleaseRequest {

@@ -42,9 +42,8 @@ std::string ReleasedHeader(std::string_view id, std::string_view actor, TimePoin
   std::string by = SanitizeActor(actor);
   std::string date = Rfc5322Date(time);
   std::string_view between = 4 + by.size() + 2 + date.size() <= 78 ? " " : "";
-  return fmt::format("X-Quarantine-Released: id {}{}\tby {};{}{}{}{}", id, line_ending, by,
-                     between, between.empty() ? fmt::format("{}\t", line_ending) : "", date,
-                     line_ending);
+  return fmt::format("X-Quarantine-Released: id {}{}\tby {};{}{}{}{}", id, line_ending, by, between,
+                     between.empty() ? fmt::format("{}\t", line_ending) : "", date, line_ending);
 }
 
 std::string BuildReleasedMessage(std::string_view message, std::string_view id,

@@ -1,19 +1,20 @@
 // sqlite_connection.h - the one wrapper around the SQLite C library (only sqlite_connection.cc
 // includes sqlite3.h).
 //
-// SqliteConnection opens a database file the way the quarantine index needs it: WAL journal (readers
-// never wait for the writer, and several processes share the file), synchronous=FULL (every commit
-// fsyncs the WAL, so a returned Insert survives a power loss — the promise behind moat-filterd's 250
-// reply), a busy timeout (another process's write transaction is waited for, not failed), and
-// foreign keys on. Statements are prepared once and cached per SQL text.
+// SqliteConnection opens a database file the way the quarantine index needs it: WAL journal
+// (readers never wait for the writer, and several processes share the file), synchronous=FULL
+// (every commit fsyncs the WAL, so a returned Insert survives a power loss — the promise behind
+// moat-filterd's 250 reply), a busy timeout (another process's write transaction is waited for, not
+// failed), and foreign keys on. Statements are prepared once and cached per SQL text.
 //
 // Ownership: a connection caches its statements; the shared_ptr from Prepare() keeps one alive even
-// if the cache drops it (sqlite3_close_v2 defers the close until the last one is finalized). Thread safety: none — one thread at a time per connection (SqliteIndex
-// serializes with a mutex). A connection must not cross fork().
+// if the cache drops it (sqlite3_close_v2 defers the close until the last one is finalized). Thread
+// safety: none — one thread at a time per connection (SqliteIndex serializes with a mutex). A
+// connection must not cross fork().
 //
 // Errors (from SQLite result codes): SQLITE_BUSY/LOCKED past the timeout and NOMEM -> kTempFail;
-// FULL, IOERR, CANTOPEN, READONLY, PERM -> kIo; CORRUPT, NOTADB -> kCorrupt; CONSTRAINT -> kInvalid;
-// anything else (a bad statement) -> kIo with SQLite's message.
+// FULL, IOERR, CANTOPEN, READONLY, PERM -> kIo; CORRUPT, NOTADB -> kCorrupt; CONSTRAINT ->
+// kInvalid; anything else (a bad statement) -> kIo with SQLite's message.
 #pragma once
 
 #include <chrono>
@@ -88,8 +89,8 @@ class SqliteConnection {
   std::map<std::string, std::shared_ptr<SqliteStatement>, std::less<>> statements_;
 };
 
-// BEGIN IMMEDIATE (the write lock is taken up front, so two writers queue on the busy timeout instead
-// of failing at their first write); ROLLBACK when destroyed without Commit().
+// BEGIN IMMEDIATE (the write lock is taken up front, so two writers queue on the busy timeout
+// instead of failing at their first write); ROLLBACK when destroyed without Commit().
 class SqliteTransaction {
  public:
   static core::Result<SqliteTransaction> Begin(SqliteConnection& connection);

@@ -77,7 +77,6 @@ std::string ContainsPattern(std::string_view text) {
   return pattern;
 }
 
-
 core::Result<WhereClause> BuildWhere(const QuarantineQuery& query) {
   WhereClause where;
   std::vector<std::string> conditions;
@@ -292,9 +291,8 @@ core::Result<QueryPage> SqliteIndex::Query(const QuarantineQuery& query) {
   auto where = BuildWhere(query);
   if (!where) return core::Fail(where.error());
   const char* direction = query.descending ? "DESC" : "ASC";
-  std::string order = query.sort == SortField::kScore
-                          ? fmt::format("score {0}, id {0}", direction)
-                          : fmt::format("id {}", direction);
+  std::string order = query.sort == SortField::kScore ? fmt::format("score {0}, id {0}", direction)
+                                                      : fmt::format("id {}", direction);
 
   std::lock_guard lock(mutex_);
   // The page and the total from one snapshot, so they agree while the filter inserts.
@@ -353,8 +351,8 @@ core::Result<QueryPage> SqliteIndex::QueryInOneScan(const QuarantineQuery& query
                                                     const std::string& order) {
   QueryPage page;
   std::vector<std::string> ids;
-  auto scan = connection_->Prepare(
-      fmt::format("SELECT id FROM entries{} ORDER BY {}", where.sql, order));
+  auto scan =
+      connection_->Prepare(fmt::format("SELECT id FROM entries{} ORDER BY {}", where.sql, order));
   if (!scan) return core::Fail(scan.error());
   int next = 1;
   if (auto s = BindWhere(**scan, where, &next); !s) return core::Fail(s.error());
@@ -463,8 +461,7 @@ core::Status SqliteIndex::SetDamage(std::string_view id, std::string_view damage
   return {};
 }
 
-core::Result<std::vector<std::string>> SqliteIndex::ExpiryCandidates(TimePoint cutoff,
-                                                                     size_t limit,
+core::Result<std::vector<std::string>> SqliteIndex::ExpiryCandidates(TimePoint cutoff, size_t limit,
                                                                      std::string_view after_id) {
   std::lock_guard lock(mutex_);
   auto statement =

@@ -50,7 +50,7 @@ class SqliteIndex final : public QuarantineIndex {
   core::Result<QuarantineEntry> Get(std::string_view id) override;
   core::Result<QueryPage> Query(const QuarantineQuery& query) override;
   core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
-                                                    Clock::duration bucket) override;
+                                                     Clock::duration bucket) override;
   core::Status RecordEvent(std::string_view id, const EntryEvent& event) override;
   core::Status SetDamage(std::string_view id, std::string_view damage) override;
   core::Result<std::vector<std::string>> ExpiryCandidates(TimePoint cutoff, size_t limit,
@@ -65,8 +65,8 @@ class SqliteIndex final : public QuarantineIndex {
   explicit SqliteIndex(std::unique_ptr<SqliteConnection> connection)
       : connection_(std::move(connection)) {}
   core::Status InsertLocked(const QuarantineEntry& entry);
-  core::Result<QueryPage> QueryPageThenCount(const QuarantineQuery& query,
-                                             const WhereClause& where, const std::string& order);
+  core::Result<QueryPage> QueryPageThenCount(const QuarantineQuery& query, const WhereClause& where,
+                                             const std::string& order);
   core::Result<QueryPage> QueryInOneScan(const QuarantineQuery& query, const WhereClause& where,
                                          const std::string& order);
 

@@ -28,8 +28,8 @@ namespace {
 // events: the history of releases and deletions.
 //   event_id        ascending: the order things happened in
 //   entry_id        the entry; its events go when it is erased (expiry)
-//   time_us, kind (release | delete), actor (who), recipients (to whom, "\n"-joined; '' for delete),
-//   detail (free text: "forced", rejected recipients)
+//   time_us, kind (release | delete), actor (who), recipients (to whom, "\n"-joined; '' for
+//   delete), detail (free text: "forced", rejected recipients)
 // Indexes: state, (class, state) and (score, state) for the list filters, the sort by score and the
 // total count (the default list hides deleted entries, so nearly every count filters on state, and
 // these let it count from an index instead of the table; in a WITHOUT ROWID table an index also

@@ -1,12 +1,12 @@
 // sqlite_schema.h - the quarantine index's SQLite schema, as an ordered list of migrations.
 //
 // A database records which migrations it has had in `schema_migrations`; opening it applies the
-// missing ones in order, each in the same transaction as its row there, so a crash mid-way leaves the
-// previous version. Rules for whoever adds migration N+1: append, never edit a released migration,
-// number consecutively, and keep the name stable (opening checks that applied versions carry the
-// names this binary expects, so two branches that both wrote a "version 2" cannot mix silently).
-// A database newer than the binary (a version it does not know) is refused with kInvalid rather than
-// written to.
+// missing ones in order, each in the same transaction as its row there, so a crash mid-way leaves
+// the previous version. Rules for whoever adds migration N+1: append, never edit a released
+// migration, number consecutively, and keep the name stable (opening checks that applied versions
+// carry the names this binary expects, so two branches that both wrote a "version 2" cannot mix
+// silently). A database newer than the binary (a version it does not know) is refused with kInvalid
+// rather than written to.
 //
 // The tables, field by field, are documented beside migration 1 in sqlite_schema.cc.
 #pragma once

@@ -30,7 +30,8 @@ core::Status PosixStoreFileSystem::Write(int fd, std::string_view data, const st
 }
 
 core::Status PosixStoreFileSystem::Sync(int fd, const std::string& path) {
-  if (::fsync(fd) != 0) return core::Fail(core::ErrnoError(core::ErrorCode::kIo, "fsync " + path, errno));
+  if (::fsync(fd) != 0)
+    return core::Fail(core::ErrnoError(core::ErrorCode::kIo, "fsync " + path, errno));
   return {};
 }
 
@@ -88,7 +89,8 @@ core::Result<std::vector<std::string>> PosixStoreFileSystem::List(const std::str
   }
   int error = errno;
   ::closedir(dir);
-  if (error != 0) return core::Fail(core::ErrnoError(core::ErrorCode::kIo, "readdir " + directory, error));
+  if (error != 0)
+    return core::Fail(core::ErrnoError(core::ErrorCode::kIo, "readdir " + directory, error));
   return names;
 }
 

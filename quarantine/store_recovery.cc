@@ -1,6 +1,4 @@
 // store_recovery.cc - QuarantineStore recovery: bring files and index back in step after a crash.
-#include "quarantine/quarantine_store.h"
-
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -8,6 +6,7 @@
 
 #include "core/durable_file.h"
 #include "quarantine/message_file.h"
+#include "quarantine/quarantine_store.h"
 
 namespace moat::quarantine {
 namespace {

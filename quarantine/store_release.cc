@@ -1,7 +1,7 @@
 // store_release.cc - QuarantineStore::PrepareRelease and Release.
-#include "quarantine/quarantine_store.h"
-
 #include <spdlog/spdlog.h>
+
+#include "quarantine/quarantine_store.h"
 
 namespace moat::quarantine {
 namespace {

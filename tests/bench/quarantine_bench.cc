@@ -45,11 +45,11 @@ struct Fixture {
     index = std::move(*SqliteIndex::Open(dir.Path("index.sqlite")));
     std::mt19937 random(2026);
     const std::pair<ContentClass, int> shares[] = {
-        {ContentClass::kSpam, 50},    {ContentClass::kSpammy, 20},   {ContentClass::kBadHeader, 10},
-        {ContentClass::kVirus, 5},    {ContentClass::kBanned, 5},    {ContentClass::kUnchecked, 5},
+        {ContentClass::kSpam, 50}, {ContentClass::kSpammy, 20}, {ContentClass::kBadHeader, 10},
+        {ContentClass::kVirus, 5}, {ContentClass::kBanned, 5},  {ContentClass::kUnchecked, 5},
         {ContentClass::kClean, 5}};
-    const char* words[] = {"invoice", "payment", "urgent", "meeting", "offer",   "delivery",
-                           "account", "security", "update", "report", "winner", "package"};
+    const char* words[] = {"invoice", "payment",  "urgent", "meeting", "offer",  "delivery",
+                           "account", "security", "update", "report",  "winner", "package"};
     std::vector<QuarantineEntry> batch;
     for (int n = 0; n < kEntries; ++n) {
       QuarantineEntry e;
@@ -69,8 +69,7 @@ struct Fixture {
       if (m.content_class == ContentClass::kSpam || m.content_class == ContentClass::kSpammy) {
         m.score = (random() % 300) / 10.0;
       }
-      m.envelope_sender =
-          fmt::format("user{}@sender{}.example", random() % 20000, random() % 3000);
+      m.envelope_sender = fmt::format("user{}@sender{}.example", random() % 20000, random() % 3000);
       m.recipients = {fmt::format("staff{}@corp{}.example", random() % 2000, random() % 50)};
       if (n % 10 == 0) m.recipients.push_back("postmaster@corp1.example");
       m.subject = fmt::format("{} {} {} #{}", words[random() % 12], words[random() % 12],
@@ -184,7 +183,8 @@ void BM_ListDeepPage(benchmark::State& state) {
 void BM_CountByClassHourlyWeek(benchmark::State& state) {
   SqliteIndex& index = *Shared().index;
   for (auto _ : state) {
-    auto counts = index.CountByClass(kNow - std::chrono::hours(24 * 7), kNow, std::chrono::hours(1));
+    auto counts =
+        index.CountByClass(kNow - std::chrono::hours(24 * 7), kNow, std::chrono::hours(1));
     if (!counts) state.SkipWithError(counts.error().ToString().c_str());
     benchmark::DoNotOptimize(counts->data());
   }

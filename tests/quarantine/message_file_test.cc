@@ -19,7 +19,9 @@ QuarantineEntry SampleEntry(std::string_view message) {
   entry.size = message.size();
   entry.metadata = test::SampleMetadata(ContentClass::kVirus);
   entry.metadata.reason = "Eicar-Signature in part 1/2";
-  entry.metadata.subject = "Gr\xC3\xBC\xC3\x9F" "e \xE2\x82\xAC";  // non-ASCII
+  entry.metadata.subject =
+      "Gr\xC3\xBC\xC3\x9F"
+      "e \xE2\x82\xAC";  // non-ASCII
   entry.metadata.score.reset();
   return entry;
 }

@@ -24,8 +24,13 @@ TEST(QuarantineIdTest, HasTheDocumentedShapeAndCarriesItsTime) {
 
 TEST(QuarantineIdTest, SortsAsTimesDo) {
   std::vector<std::string> ids;
-  std::vector<int64_t> micros = {1, 999'999, 1'000'000, 59'999'999, 86'400'000'000,
-                                 1'795'233'277'123'456, 4'102'444'800'000'000};
+  std::vector<int64_t> micros = {1,
+                                 999'999,
+                                 1'000'000,
+                                 59'999'999,
+                                 86'400'000'000,
+                                 1'795'233'277'123'456,
+                                 4'102'444'800'000'000};
   for (int64_t m : micros) ids.push_back(NewQuarantineId(FromUnixMicros(m)));
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   for (size_t i = 0; i < micros.size(); ++i) {
@@ -68,7 +73,8 @@ TEST(Utf8Test, KeepsValidTextAndReplacesInvalidSequences) {
   const std::string r = "\xEF\xBF\xBD";
   for (const Case& c : std::vector<Case>{
            {"plain ascii", "plain ascii"},
-           {"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"},
+           {"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"},
            {"latin1 caf\xE9!", "latin1 caf" + r + "!"},
            {"overlong \xC0\xAF", "overlong " + r + r},
            {"surrogate \xED\xA0\x80", "surrogate " + r + r + r},

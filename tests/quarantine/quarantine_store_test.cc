@@ -121,10 +121,10 @@ TEST_F(QuarantineStoreTest, ListsWithFiltersAndPages) {
 TEST_F(QuarantineStoreTest, UnknownAndMalformedIdsAreClearErrors) {
   auto store = OpenStore();
   ReleaseRequest release{{}, "cli:root", false};
-  for (auto [id, code] : std::vector<std::pair<std::string, ErrorCode>>{
-           {kUnknownId, ErrorCode::kNotFound},
-           {"../../etc/passwd", ErrorCode::kInvalid},
-           {"", ErrorCode::kInvalid}}) {
+  for (auto [id, code] :
+       std::vector<std::pair<std::string, ErrorCode>>{{kUnknownId, ErrorCode::kNotFound},
+                                                      {"../../etc/passwd", ErrorCode::kInvalid},
+                                                      {"", ErrorCode::kInvalid}}) {
     auto entry = store->GetEntry(id);
     ASSERT_FALSE(entry);
     EXPECT_EQ(entry.error().code(), code) << id;
@@ -263,8 +263,8 @@ TEST_F(QuarantineStoreTest, RecoveryReindexesOrphansAndCleansUp) {
     ASSERT_EQ(::unlink(store->MessagePath(lost).c_str()), 0);
   }
   std::string orphan_path = dir_.path() + "/" + MessageFileRelativePath(orphan);
-  std::string temporary =
-      dir_.path() + "/" + MessageDirectoryRelativePath(kept) + "/.20261121-000000.000000-000000000000.tmp";
+  std::string temporary = dir_.path() + "/" + MessageDirectoryRelativePath(kept) +
+                          "/.20261121-000000.000000-000000000000.tmp";
   dir_.WriteFile(temporary.substr(dir_.path().size() + 1), "half a message");
   std::string foreign = dir_.WriteFile("messages/0/0/notes.txt", "operator's notes");
   std::string broken_id = "20261121-000000.000001-0000000000f0";
@@ -366,8 +366,9 @@ TEST_F(QuarantineStoreTest, ProcessesStoreAtOnce) {
     children.push_back(std::make_unique<testing::Subprocess>(
         std::vector<std::string>{self, "--gtest_filter=QuarantineChildProcess.StoreMany"},
         dir_.path(),
-        std::map<std::string, std::string>{{"MOAT_QUARANTINE_CHILD_DIR", dir_.path()},
-                                           {"MOAT_QUARANTINE_CHILD_BASE", std::to_string(c * 100)}}));
+        std::map<std::string, std::string>{
+            {"MOAT_QUARANTINE_CHILD_DIR", dir_.path()},
+            {"MOAT_QUARANTINE_CHILD_BASE", std::to_string(c * 100)}}));
   }
   auto reviewer = OpenStore(StoreRole::kReviewer);
   for (auto& child : children) {

@@ -29,7 +29,8 @@ inline EntryMetadata SampleMetadata(ContentClass c = ContentClass::kSpam) {
   EntryMetadata m;
   m.content_class = c;
   m.reason = "score 12.5 hits: BAYES_99,URIBL_BLACK";
-  m.trace_json = R"({"verdict":"SPAM","score":12.5,"findings":[{"stage":"rules","name":"BAYES_99"}]})";
+  m.trace_json =
+      R"({"verdict":"SPAM","score":12.5,"findings":[{"stage":"rules","name":"BAYES_99"}]})";
   m.envelope_sender = "sender@example.net";
   m.recipients = {"rcpt@example.com", "other@example.com"};
   m.client_address = "192.0.2.7";
@@ -104,8 +105,8 @@ class FaultyFileSystem : public PosixStoreFileSystem {
  private:
   static std::unexpected<core::Error> Fail(std::string_view what, const std::string& path,
                                            const testing::Fault& fault) {
-    return core::Fail(core::ErrnoError(core::ErrorCode::kIo, fmt::format("{} {}", what, path),
-                                       fault.error));
+    return core::Fail(
+        core::ErrnoError(core::ErrorCode::kIo, fmt::format("{} {}", what, path), fault.error));
   }
   std::shared_ptr<testing::FaultInjector> faults_;
 };
@@ -116,7 +117,8 @@ class FailingIndex : public QuarantineIndex {
   explicit FailingIndex(std::unique_ptr<QuarantineIndex> inner) : inner_(std::move(inner)) {}
   bool fail_inserts = false;
   core::Status Insert(const QuarantineEntry& entry) override {
-    if (fail_inserts) return core::Fail(core::ErrorCode::kIo, "sqlite step: database or disk is full");
+    if (fail_inserts)
+      return core::Fail(core::ErrorCode::kIo, "sqlite step: database or disk is full");
     return inner_->Insert(entry);
   }
   core::Status InsertMany(std::span<const QuarantineEntry> entries) override {
@@ -127,7 +129,7 @@ class FailingIndex : public QuarantineIndex {
     return inner_->Query(query);
   }
   core::Result<std::vector<ClassCount>> CountByClass(TimePoint since, TimePoint until,
-                                                    Clock::duration bucket) override {
+                                                     Clock::duration bucket) override {
     return inner_->CountByClass(since, until, bucket);
   }
   core::Status RecordEvent(std::string_view id, const EntryEvent& event) override {
@@ -156,12 +158,13 @@ class FakeSender : public MessageSender {
     std::string message;
   };
   std::vector<Call> calls;
-  std::optional<core::Error> error;           // fail the whole send
-  std::vector<std::string> reject;            // refuse these recipients (550)
+  std::optional<core::Error> error;  // fail the whole send
+  std::vector<std::string> reject;   // refuse these recipients (550)
   core::Result<SendOutcome> Send(std::string_view envelope_sender,
                                  std::span<const std::string> recipients,
                                  std::string_view message) override {
-    calls.push_back({std::string(envelope_sender), {recipients.begin(), recipients.end()},
+    calls.push_back({std::string(envelope_sender),
+                     {recipients.begin(), recipients.end()},
                      std::string(message)});
     if (error) return core::Fail(*error);
     SendOutcome outcome;

@@ -1,11 +1,10 @@
 // release_test.cc - releasing held mail: the bytes sent (original + one header on top), what is
 // recorded, force, chosen recipients, transport failures, and a DKIM signature that still
 // verifies with dkimpy after the release.
-#include "quarantine/release_message.h"
-
 #include <gtest/gtest.h>
 
 #include "quarantine/quarantine_store.h"
+#include "quarantine/release_message.h"
 #include "tests/quarantine/quarantine_test_util.h"
 #include "tests/support/test_support.h"
 
@@ -28,7 +27,8 @@ TEST(ReleasedHeaderTest, GoesOnTopInTheMessagesOwnLineEnding) {
   std::string released_lf = BuildReleasedMessage(lf, id, "web:alice", time);
   EXPECT_EQ(released_lf,
             "X-Quarantine-Released: id 20261121-080117.123456-9f3ac2e17b4d\n"
-            "\tby web:alice; Sat, 21 Nov 2026 08:05:00 +0000\n" + lf);
+            "\tby web:alice; Sat, 21 Nov 2026 08:05:00 +0000\n" +
+                lf);
   // RFC 5322's 78-character advice holds even for the longest actor.
   std::string header = ReleasedHeader(id, std::string(200, 'a'), time, "\r\n");
   for (size_t start = 0, end; (end = header.find("\r\n", start)) != std::string::npos;
@@ -42,8 +42,8 @@ TEST(ReleasedHeaderTest, ActorCannotInjectHeaders) {
   EXPECT_EQ(SanitizeActor("x\r\nBcc: victim@example.org"), "x__Bcc:_victim@example.org");
   EXPECT_EQ(SanitizeActor(""), "unknown");
   EXPECT_EQ(SanitizeActor(std::string(100, 'b')).size(), 64u);
-  std::string header = ReleasedHeader("20261121-080117.123456-9f3ac2e17b4d", "a\nb: c",
-                                      FromUnixMicros(0), "\r\n");
+  std::string header =
+      ReleasedHeader("20261121-080117.123456-9f3ac2e17b4d", "a\nb: c", FromUnixMicros(0), "\r\n");
   EXPECT_EQ(std::count(header.begin(), header.end(), '\n'), 2);
 }
 

@@ -35,9 +35,9 @@ QuarantineEntry MakeEntry(int n, ContentClass c, int64_t seconds, std::string se
 // 60 entries over 60 hours with a spread of classes, senders, recipients, subjects and scores.
 std::vector<QuarantineEntry> Corpus() {
   std::vector<QuarantineEntry> entries;
-  const ContentClass classes[] = {ContentClass::kSpam, ContentClass::kVirus, ContentClass::kBanned,
-                                  ContentClass::kSpammy, ContentClass::kBadHeader,
-                                  ContentClass::kUnchecked};
+  const ContentClass classes[] = {ContentClass::kSpam,      ContentClass::kVirus,
+                                  ContentClass::kBanned,    ContentClass::kSpammy,
+                                  ContentClass::kBadHeader, ContentClass::kUnchecked};
   for (int n = 0; n < 60; ++n) {
     ContentClass c = classes[n % 6];
     std::optional<double> score;
@@ -63,8 +63,8 @@ std::vector<std::string> Reference(const std::vector<QuarantineEntry>& all,
   std::vector<const QuarantineEntry*> hits;
   for (const QuarantineEntry& e : all) {
     const EntryMetadata& m = e.metadata;
-    if (!q.classes.empty() && std::find(q.classes.begin(), q.classes.end(), m.content_class) ==
-                                  q.classes.end()) {
+    if (!q.classes.empty() &&
+        std::find(q.classes.begin(), q.classes.end(), m.content_class) == q.classes.end()) {
       continue;
     }
     if (!q.states.empty() &&
@@ -87,12 +87,12 @@ std::vector<std::string> Reference(const std::vector<QuarantineEntry>& all,
     double score = e->metadata.score.value_or(-1e300);
     return q.sort == SortField::kScore ? std::pair(score, e->id) : std::pair(0.0, e->id);
   };
-  std::sort(hits.begin(), hits.end(), [&](auto* a, auto* b) {
-    return q.descending ? key(a) > key(b) : key(a) < key(b);
-  });
+  std::sort(hits.begin(), hits.end(),
+            [&](auto* a, auto* b) { return q.descending ? key(a) > key(b) : key(a) < key(b); });
   *total = hits.size();
   std::vector<std::string> ids;
-  for (size_t i = q.offset; i < hits.size() && ids.size() < q.limit; ++i) ids.push_back(hits[i]->id);
+  for (size_t i = q.offset; i < hits.size() && ids.size() < q.limit; ++i)
+    ids.push_back(hits[i]->id);
   return ids;
 }
 
@@ -158,8 +158,9 @@ TEST_F(SqliteIndexTest, EveryFilterAgreesWithTheReference) {
   };
   add("everything", [](QuarantineQuery&) {});
   add("class SPAM", [](QuarantineQuery& q) { q.classes = {ContentClass::kSpam}; });
-  add("classes VIRUS+BANNED",
-      [](QuarantineQuery& q) { q.classes = {ContentClass::kVirus, ContentClass::kBanned}; });
+  add("classes VIRUS+BANNED", [](QuarantineQuery& q) {
+    q.classes = {ContentClass::kVirus, ContentClass::kBanned};
+  });
   add("class CLEAN (none)", [](QuarantineQuery& q) { q.classes = {ContentClass::kClean}; });
   add("since 20h", [&](QuarantineQuery& q) { q.since = base + std::chrono::hours(20); });
   add("since 20h30m", [&](QuarantineQuery& q) { q.since = base + std::chrono::minutes(1230); });
@@ -280,8 +281,11 @@ TEST_F(SqliteIndexTest, RejectsBadQueries) {
 TEST_F(SqliteIndexTest, EventsMoveTheStateAndBuildHistory) {
   QuarantineEntry e = MakeEntry(1, ContentClass::kSpam, 0, "s@x", {"r@y"}, "s", 9.0);
   ASSERT_TRUE(index_->Insert(e));
-  EntryEvent release{EntryEvent::Kind::kRelease, e.time + std::chrono::hours(1), "cli:root",
-                     {"r@y", "extra@y"}, "forced"};
+  EntryEvent release{EntryEvent::Kind::kRelease,
+                     e.time + std::chrono::hours(1),
+                     "cli:root",
+                     {"r@y", "extra@y"},
+                     "forced"};
   ASSERT_TRUE(index_->RecordEvent(e.id, release));
   auto got = index_->Get(e.id);
   ASSERT_TRUE(got);
@@ -293,8 +297,8 @@ TEST_F(SqliteIndexTest, EventsMoveTheStateAndBuildHistory) {
   EXPECT_EQ(got->history[0].recipients, release.recipients);
   EXPECT_EQ(got->history[0].detail, "forced");
 
-  EntryEvent deletion{EntryEvent::Kind::kDelete, e.time + std::chrono::hours(2), "web:alice", {},
-                      ""};
+  EntryEvent deletion{
+      EntryEvent::Kind::kDelete, e.time + std::chrono::hours(2), "web:alice", {}, ""};
   ASSERT_TRUE(index_->RecordEvent(e.id, deletion));
   got = index_->Get(e.id);
   ASSERT_TRUE(got);
@@ -331,8 +335,8 @@ TEST_F(SqliteIndexTest, DamageIsRecordedAndCleared) {
 TEST_F(SqliteIndexTest, ExpiryCandidatesAndEraseTakeHistoryAlong) {
   std::vector<QuarantineEntry> all = Corpus();
   ASSERT_TRUE(index_->InsertMany(all));
-  ASSERT_TRUE(index_->RecordEvent(all[3].id, {EntryEvent::Kind::kRelease, all[3].time, "a",
-                                              {"r@y"}, ""}));
+  ASSERT_TRUE(
+      index_->RecordEvent(all[3].id, {EntryEvent::Kind::kRelease, all[3].time, "a", {"r@y"}, ""}));
   TimePoint cutoff = all[10].time;  // entries 0..9 are older
   std::vector<std::string> candidates;
   std::string after;
@@ -397,8 +401,9 @@ TEST_F(SqliteIndexTest, ConcurrentConnectionsLoseNothing) {
 }
 
 Migration TestMigration2() {
-  return {2, "entry tags", "ALTER TABLE entries ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
-                           "CREATE INDEX entries_tags ON entries (tags);"};
+  return {2, "entry tags",
+          "ALTER TABLE entries ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
+          "CREATE INDEX entries_tags ON entries (tags);"};
 }
 
 TEST(SqliteMigrationTest, VersionOneDatabaseMigratesWhenVersionTwoIsAdded) {

@@ -1,9 +1,8 @@
 // store_fault_test.cc - failures while storing: every file-system step failing in turn, a full
 // disk half-way through the write, the index refusing the row, and a real full tmpfs. After each:
 // Store() returned a temporary error, no file and no row is left, and the store still works.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <random>

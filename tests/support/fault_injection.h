@@ -2,9 +2,9 @@
 // through a write, an fsync that reports EIO, a rename that is refused.
 //
 //   FaultInjector   a schedule of failures. A test wraps the layer it wants to break (a file-system
-//                   interface, a socket layer) in an adapter that asks Check(operation, path) before
-//                   each call and, when a Fault comes back, fails that call with fault.error —
-//                   after writing fault.partial_bytes for a write, as a full disk does. The
+//                   interface, a socket layer) in an adapter that asks Check(operation, path)
+//                   before each call and, when a Fault comes back, fails that call with fault.error
+//                   — after writing fault.partial_bytes for a write, as a full disk does. The
 //                   injector knows nothing of the layer: operations are names the adapter chooses
 //                   ("write", "fsync", "rename", ...).
 //   ScopedTmpfs     a real small file system (tmpfs of a given size) on a fresh directory, for a
