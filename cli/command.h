@@ -34,5 +34,6 @@ void RegisterCheckConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterDkimCommand(CLI::App& app, const GlobalOptions& global);  // dkim keygen|check
+void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterConfigCommand(app, global);
   moat::cli::RegisterMapCommand(app, global);
   moat::cli::RegisterDkimCommand(app, global);
+  moat::cli::RegisterQuarantineCommand(app, global);
 
   try {
     app.parse(argc, argv);
