@@ -1,0 +1,239 @@
+// archive_reader.cc - libarchive behind ArchiveReader.
+#include "scanners/archive_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <array>
+#include <vector>
+
+namespace moat::scanners {
+namespace {
+
+using SupportFn = int (*)(struct archive*);
+
+constexpr std::array<SupportFn, 12> kFormats = {
+    archive_read_support_format_zip,  archive_read_support_format_7zip,
+    archive_read_support_format_rar,  archive_read_support_format_rar5,
+    archive_read_support_format_tar,  archive_read_support_format_cpio,
+    archive_read_support_format_iso9660, archive_read_support_format_cab,
+    archive_read_support_format_lha,  archive_read_support_format_xar,
+    archive_read_support_format_ar,   archive_read_support_format_warc,
+};
+
+constexpr std::array<SupportFn, 8> kFilters = {
+    archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+    archive_read_support_filter_xz,   archive_read_support_filter_lzma,
+    archive_read_support_filter_lzip, archive_read_support_filter_zstd,
+    archive_read_support_filter_lz4,  archive_read_support_filter_compress,
+};
+
+// libarchive answers ARCHIVE_WARN when it would implement a filter by running an external
+// program on the data; those are never registered. Probed once per process (immutable after).
+const std::vector<SupportFn>& NativeFilters() {
+  static const std::vector<SupportFn> native = [] {
+    std::vector<SupportFn> out;
+    for (SupportFn fn : kFilters) {
+      struct archive* probe = archive_read_new();
+      if (probe == nullptr) continue;
+      if (fn(probe) == ARCHIVE_OK) out.push_back(fn);
+      archive_read_free(probe);
+    }
+    return out;
+  }();
+  return native;
+}
+
+std::string ErrorText(struct archive* a) {
+  const char* text = archive_error_string(a);
+  return text != nullptr ? text : "unknown libarchive error";
+}
+
+bool MentionsEncryption(const std::string& text) {
+  return text.find("ncrypt") != std::string::npos || text.find("assphrase") != std::string::npos;
+}
+
+}  // namespace
+
+struct ArchiveReader::Handle {
+  struct archive* archive = nullptr;
+  struct archive_entry* peeked = nullptr;  // the first entry, read by Open() to detect the format
+  bool raw = false;
+  bool finished = false;
+  ~Handle() {
+    if (archive != nullptr) archive_read_free(archive);
+  }
+};
+
+ArchiveReader::ArchiveReader(std::unique_ptr<Handle> handle) : handle_(std::move(handle)) {}
+ArchiveReader::~ArchiveReader() = default;
+
+namespace {
+
+struct Attempt {
+  struct archive* archive = nullptr;
+  struct archive_entry* first = nullptr;
+  int status = ARCHIVE_FATAL;
+};
+
+Attempt TryOpen(std::string_view data, bool raw) {
+  Attempt attempt;
+  attempt.archive = archive_read_new();
+  if (attempt.archive == nullptr) return attempt;
+  if (raw) {
+    archive_read_support_format_raw(attempt.archive);
+  } else {
+    for (SupportFn fn : kFormats) fn(attempt.archive);
+  }
+  for (SupportFn fn : NativeFilters()) fn(attempt.archive);
+  attempt.status = archive_read_open_memory(attempt.archive, data.data(), data.size());
+  if (attempt.status == ARCHIVE_OK) {
+    attempt.status = archive_read_next_header(attempt.archive, &attempt.first);
+  }
+  return attempt;
+}
+
+bool HasCompressionFilter(struct archive* a) {
+  int count = archive_filter_count(a);
+  for (int i = 0; i < count; ++i) {
+    if (archive_filter_code(a, i) != ARCHIVE_FILTER_NONE) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_view data) {
+  if (data.empty()) return core::Fail(core::ErrorCode::kInvalid, "empty input");
+  auto handle = std::make_unique<Handle>();
+  Attempt attempt = TryOpen(data, /*raw=*/false);
+  handle->archive = attempt.archive;
+  if (attempt.archive == nullptr) return core::Fail(core::ErrorCode::kTempFail, "out of memory");
+  bool recognized = archive_format(attempt.archive) != 0;
+  if (attempt.status < ARCHIVE_WARN && !recognized) {
+    // No archive format: a single compressed stream (foo.exe.gz) reads as one raw member, but
+    // only when a real decompression filter is involved (raw alone would "open" anything).
+    bool compressed = HasCompressionFilter(attempt.archive);
+    if (!compressed) {
+      return core::Fail(core::ErrorCode::kInvalid, "not an archive: {}",
+                        ErrorText(attempt.archive));
+    }
+    archive_read_free(attempt.archive);
+    handle->archive = nullptr;
+    attempt = TryOpen(data, /*raw=*/true);
+    handle->archive = attempt.archive;
+    if (attempt.archive == nullptr) return core::Fail(core::ErrorCode::kTempFail, "out of memory");
+    handle->raw = true;
+  }
+  auto reader = std::unique_ptr<ArchiveReader>(new ArchiveReader(std::move(handle)));
+  if (attempt.status == ARCHIVE_EOF) {
+    reader->handle_->finished = true;
+  } else if (attempt.status < ARCHIVE_WARN) {
+    std::string why = ErrorText(attempt.archive);
+    if (archive_format(attempt.archive) == 0) {
+      return core::Fail(core::ErrorCode::kInvalid, "not an archive: {}", why);
+    }
+    // Recognized but unreadable from the start: keep the reader so the caller learns the format,
+    // and report the error from the first Next().
+    reader->encrypted_headers_ = MentionsEncryption(why);
+    reader->handle_->finished = true;
+    reader->handle_->peeked = nullptr;
+    reader->pending_error_ = why;
+  } else {
+    reader->handle_->peeked = attempt.first;
+  }
+  return reader;
+}
+
+core::Result<std::optional<ArchiveMember>> ArchiveReader::Next() {
+  Handle& h = *handle_;
+  if (!pending_error_.empty()) {
+    std::string why = std::move(pending_error_);
+    pending_error_.clear();
+    if (encrypted_headers_) return core::Fail(core::ErrorCode::kPermFail, "{}", why);
+    return core::Fail(core::ErrorCode::kCorrupt, "{}", why);
+  }
+  if (h.finished) return std::nullopt;
+  struct archive_entry* entry = h.peeked;
+  h.peeked = nullptr;
+  if (entry == nullptr) {
+    int status = archive_read_next_header(h.archive, &entry);
+    if (status == ARCHIVE_EOF) {
+      h.finished = true;
+      return std::nullopt;
+    }
+    if (status < ARCHIVE_WARN) {
+      h.finished = true;
+      std::string why = ErrorText(h.archive);
+      if (MentionsEncryption(why)) {
+        encrypted_headers_ = true;
+        return core::Fail(core::ErrorCode::kPermFail, "{}", why);
+      }
+      return core::Fail(core::ErrorCode::kCorrupt, "{}", why);
+    }
+  }
+  ArchiveMember member;
+  const char* path = archive_entry_pathname_utf8(entry);
+  if (path == nullptr) path = archive_entry_pathname(entry);
+  member.pathname = path != nullptr ? path : "";
+  if (archive_entry_size_is_set(entry)) member.declared_size = archive_entry_size(entry);
+  member.regular_file = archive_entry_filetype(entry) == AE_IFREG;
+  member.encrypted = archive_entry_is_encrypted(entry) != 0;
+  return member;
+}
+
+core::Result<uint64_t> ArchiveReader::ReadChunk(char* buffer, size_t size) {
+  la_ssize_t got = archive_read_data(handle_->archive, buffer, size);
+  if (got >= 0) return static_cast<uint64_t>(got);
+  std::string why = ErrorText(handle_->archive);
+  if (got == ARCHIVE_FATAL) handle_->finished = true;
+  if (MentionsEncryption(why)) return core::Fail(core::ErrorCode::kPermFail, "{}", why);
+  return core::Fail(core::ErrorCode::kCorrupt, "{}", why);
+}
+
+core::Status ArchiveReader::Skip() {
+  int status = archive_read_data_skip(handle_->archive);
+  if (status < ARCHIVE_WARN) {
+    if (status == ARCHIVE_FATAL) handle_->finished = true;
+    return core::Fail(core::ErrorCode::kCorrupt, "{}", ErrorText(handle_->archive));
+  }
+  return {};
+}
+
+std::string ArchiveReader::format_name() const {
+  const char* name = archive_format_name(handle_->archive);
+  return name != nullptr ? name : "";
+}
+
+std::string ArchiveReader::filter_name() const {
+  struct archive* a = handle_->archive;
+  std::string names;
+  int count = archive_filter_count(a);
+  for (int i = 0; i < count; ++i) {
+    if (archive_filter_code(a, i) == ARCHIVE_FILTER_NONE) continue;
+    const char* name = archive_filter_name(a, i);
+    if (name == nullptr) continue;
+    if (!names.empty()) names += "+";
+    names += name;
+  }
+  return names;
+}
+
+bool ArchiveReader::raw_stream() const { return handle_->raw; }
+
+bool ArchiveReader::cheap_skip() const {
+  if (HasCompressionFilter(handle_->archive)) return false;
+  switch (archive_format(handle_->archive) & ARCHIVE_FORMAT_BASE_MASK) {
+    case ARCHIVE_FORMAT_ZIP:
+    case ARCHIVE_FORMAT_TAR:
+    case ARCHIVE_FORMAT_CPIO:
+    case ARCHIVE_FORMAT_AR:
+    case ARCHIVE_FORMAT_ISO9660:
+    case ARCHIVE_FORMAT_XAR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace moat::scanners
