@@ -29,6 +29,7 @@ std::string_view AnomalyKindName(AnomalyKind kind) {
     case AnomalyKind::kArchiveCorrupt: return "archive-corrupt";
     case AnomalyKind::kArchiveSizeMismatch: return "archive-size-mismatch";
     case AnomalyKind::kArchiveUnsupported: return "archive-unsupported";
+    case AnomalyKind::kTypeDetectionFailed: return "type-detection-failed";
   }
   return "unknown";
 }
@@ -43,6 +44,7 @@ std::string_view LimitKindName(LimitKind kind) {
     case LimitKind::kMemberBytes: return "member-bytes";
     case LimitKind::kCompressionRatio: return "compression-ratio";
     case LimitKind::kTime: return "time";
+    case LimitKind::kScanner: return "scanner";
   }
   return "unknown";
 }
@@ -62,6 +64,7 @@ AnomalyCategory CategoryOf(AnomalyKind kind) {
     case AnomalyKind::kArchiveCorrupt:
     case AnomalyKind::kArchiveSizeMismatch:
     case AnomalyKind::kArchiveUnsupported:
+    case AnomalyKind::kTypeDetectionFailed:
       return AnomalyCategory::kCorruptContent;
     default:
       return AnomalyCategory::kMimeAmbiguity;

@@ -48,7 +48,8 @@ enum class AnomalyKind {
   // Archives (-> UNCHECKED, corrupt content).
   kArchiveCorrupt,            // libarchive gave up: truncated, bad checksum, bad header
   kArchiveSizeMismatch,       // a member's data is shorter or longer than its header says
-  kArchiveUnsupported,        // a format feature libarchive cannot read (encrypted headers ...)
+  kArchiveUnsupported,        // a format feature libarchive cannot read
+  kTypeDetectionFailed,       // libmagic could not type the bytes
 };
 
 // The finding family an anomaly belongs to, for the rules/verdict layer.
@@ -69,6 +70,7 @@ enum class LimitKind {
   kMemberBytes,       // one member larger than max_member_bytes
   kCompressionRatio,  // a container expanding beyond max_compression_ratio
   kTime,              // the message's decoding time budget ran out
+  kScanner,           // a scanner's own limit (ClamAV: Heuristics.Limits.Exceeded.*)
 };
 
 struct LimitEvent {
