@@ -5,10 +5,12 @@
 // buffer, never more than the caller allows. Recursion, limits and bookkeeping live in the
 // ArchiveExpander (archive_expander.h); this type only translates libarchive.
 //
-// Formats: zip, 7z, rar, rar5, tar (all variants), cpio, iso9660, cab, lha, xar, ar, warc; and
+// Formats: zip, 7z, rar, rar5, tar (all variants), cpio, iso9660, cab, lha, xar, ar; and
 // the compression filters gzip, bzip2, xz, lzma, lzip, zstd, lz4 and compress (.Z) around any of
-// them or around a single raw stream (foo.exe.gz), which reads as one member. Left out on
-// purpose: mtree (its entries name files on *this* machine's disk) and the filters libarchive
+// them or around a single raw stream (foo.exe.gz), which reads as one member (also when the
+// stream would read as an empty tar: zeros then data). Left out on purpose: mtree (its entries
+// name files on *this* machine's disk), warc (no mail use; its reader pads member data, which
+// would be flagged as a size mismatch on every archive) and the filters libarchive
 // implements by running an external program (lrzip, grzip, lzop without liblzo) or that serve
 // no mail use (uu: MIME decoding handles uuencode; rpm).
 //

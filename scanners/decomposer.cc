@@ -20,7 +20,7 @@ constexpr size_t kMaxLimitEvents = 100;
 bool IsArchiveType(std::string_view short_type, std::string_view mime) {
   static constexpr std::array kArchives = std::to_array<std::string_view>({
       "zip", "jar", "docx", "docm", "xlsx", "xlsm", "pptx", "pptm", "odt", "ods", "odp",
-      "7z",  "rar", "tar",  "cpio", "iso",  "cab",  "lha",  "xar",  "ar",  "deb", "warc",
+      "7z",  "rar", "tar",  "cpio", "iso",  "cab",  "lha",  "xar",  "ar",  "deb",
       "gz",  "bz2", "xz",   "lzma", "lz",   "zst",  "lz4",  "Z",
   });
   if (std::find(kArchives.begin(), kArchives.end(), short_type) != kArchives.end()) return true;
@@ -248,6 +248,7 @@ class Session {
     const uint64_t ratio_budget = std::max<uint64_t>(
         limits_.ratio_floor_bytes, limits_.max_compression_ratio * data.size());
     uint64_t produced = 0;
+    size_t regular_members = 0;
     bool complete = false;
     bool damaged = false;
     std::string macro_type;
@@ -279,6 +280,7 @@ class Session {
         break;
       }
       if (!member.regular_file) continue;
+      ++regular_members;
       if (member.pathname == "word/vbaProject.bin") macro_type = "docm";
       if (member.pathname == "xl/vbaProject.bin") macro_type = "xlsm";
       if (member.pathname == "ppt/vbaProject.bin") macro_type = "pptm";
@@ -358,7 +360,8 @@ class Session {
       Inspect(child_index);
     }
     ContentNode& node = tree_.nodes[index];
-    node.container_complete = complete && !damaged;
+    // An archive without a single file proves nothing about its bytes: keep them for ClamAV.
+    node.container_complete = complete && !damaged && regular_members > 0;
     if (!macro_type.empty()) node.short_type = macro_type;
     // The members carry the content now; a member container need not keep its own copy.
     if (node.container_complete && node.owned_bytes != nullptr) node.owned_bytes.reset();

@@ -7,7 +7,7 @@
 // the anomalies found, and a limit event for every place a limit stopped the descent.
 //
 // What opens as a container: zip (and zip-based: jar, docx/xlsx/pptx, odt ...), 7z, rar, tar,
-// cpio, iso, cab, lha, xar, ar/deb, warc; gzip, bzip2, xz, lzma, lzip, zstd, lz4 and compress
+// cpio, iso, cab, lha, xar, ar/deb; gzip, bzip2, xz, lzma, lzip, zstd, lz4 and compress
 // streams (around an archive or a single file); message/rfc822 content that gmime left encoded,
 // and parts whose bytes are a mail message. Everything else is a leaf.
 //
