@@ -164,7 +164,7 @@ core::Result<ClamavScanOutcome> ClamavEngine::Scan(std::string_view bytes, std::
   std::memset(&scan_options, 0, sizeof(scan_options));
   scan_options.general = CL_SCAN_GENERAL_HEURISTICS;
   scan_options.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
-  if (mode == ClamavScanMode::kLeaf) {
+  if (mode != ClamavScanMode::kRawMessage) {
     scan_options.parse = ~0u;
     if (!options_.archive_parsing) scan_options.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_ARCHIVE);
   }

@@ -14,7 +14,8 @@
 // arj, chm, sis, nsis, szdd, InstallShield, OLE2 macros, PDF objects, TNEF, binhex - and on
 // containers libarchive failed to read. That costs nothing on ordinary mail and finds
 // clam.arj or a macro inside a .doc. The raw message is scanned with parsing off (signatures
-// over the bytes as sent), because its parts already went through the leaf pass.
+// over the bytes as sent), because its parts already went through the leaf pass - unless the
+// MIME structure was ambiguous (virus_scan.h), then ClamAV parses the raw message itself too.
 //
 // Outcomes: a scan returns clean, infected (signature name), or limit-exceeded (ClamAV's own
 // limits tripped: Heuristics.Limits.Exceeded.*; the caller records an UNCHECKED limit event).
@@ -70,8 +71,10 @@ struct ClamavScanOutcome {
 };
 
 enum class ClamavScanMode {
-  kLeaf,        // a decoded part or archive member: full ClamAV file-type parsing
-  kRawMessage,  // the message as received: signatures over the raw bytes only
+  kLeaf,              // a decoded part or archive member: full ClamAV file-type parsing
+  kRawMessage,        // the message as received: signatures over the raw bytes only
+  kRawMessageParsed,  // the message as received, through ClamAV's own MIME parser too (used
+                      // when our MIME view is ambiguous: a second opinion on the structure)
 };
 
 class ClamavEngine {

@@ -16,6 +16,8 @@ std::string_view AnomalyKindName(AnomalyKind kind) {
     case AnomalyKind::kInvalidAddressList: return "invalid-address-list";
     case AnomalyKind::kMultipartWithoutBoundary: return "multipart-without-boundary";
     case AnomalyKind::kMissingBoundary: return "missing-boundary";
+    case AnomalyKind::kEmptyMultipart: return "empty-multipart";
+    case AnomalyKind::kAmbiguousBoundary: return "ambiguous-boundary";
     case AnomalyKind::kTruncatedMessage: return "truncated-message";
     case AnomalyKind::kMalformedMessage: return "malformed-message";
     case AnomalyKind::kPartWithoutContent: return "part-without-content";

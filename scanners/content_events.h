@@ -35,6 +35,10 @@ enum class AnomalyKind {
   // MIME structure (-> UNCHECKED, MIME ambiguity).
   kMultipartWithoutBoundary,  // multipart/* without a boundary parameter
   kMissingBoundary,           // a multipart ended without its closing boundary
+  kEmptyMultipart,            // a multipart without a single part (all content in its prologue)
+  kAmbiguousBoundary,         // a line starts with a boundary but carries more text: other MIME
+                              // parsers (RFC 2046 says: "sufficient that the boundary appear")
+                              // split the message there, gmime does not
   kTruncatedMessage,          // the message ends inside a header block or a multipart
   kMalformedMessage,          // other structural damage gmime reports
   kPartWithoutContent,        // a part's headers ended at a boundary

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace moat::scanners {
 namespace {
 
@@ -130,6 +132,30 @@ size_t CutBeforeBoundaryLine(std::string_view raw, size_t max_lines) {
     pos = nl + 1;
   }
   return raw.size();
+}
+
+std::optional<std::string> AmbiguousBoundaryLine(std::string_view text,
+                                                 const std::vector<std::string>& boundaries) {
+  if (boundaries.empty()) return std::nullopt;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    Line line = LineAt(text, pos);
+    pos = line.next;
+    if (line.text.size() < 3 || line.text[0] != '-' || line.text[1] != '-') continue;
+    std::string_view rest = line.text.substr(2);
+    for (const std::string& boundary : boundaries) {
+      if (boundary.empty() || rest.substr(0, boundary.size()) != boundary) continue;
+      std::string_view tail = rest.substr(boundary.size());
+      if (tail.substr(0, 2) == "--") tail.remove_prefix(2);
+      bool only_space = std::all_of(tail.begin(), tail.end(),
+                                    [](char c) { return c == ' ' || c == '\t'; });
+      if (!only_space) {
+        return fmt::format("\"{}\" starts with the boundary \"{}\"",
+                           line.text.substr(0, 120), boundary.substr(0, 80));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 size_t HeaderBlockEnd(std::string_view raw, size_t start) {

@@ -37,6 +37,11 @@ size_t CutBeforeBoundaryLine(std::string_view raw, size_t max_lines);
 // Offset one past the blank line ending the header block that starts at `start`, or raw.size().
 size_t HeaderBlockEnd(std::string_view raw, size_t start);
 
+// A line of `text` that starts with "--" + one of `boundaries` followed by more than
+// whitespace (or "--" and whitespace): a boundary to RFC 2046 readers, content to gmime.
+std::optional<std::string> AmbiguousBoundaryLine(std::string_view text,
+                                                 const std::vector<std::string>& boundaries);
+
 bool IsValidUtf8(std::string_view bytes);
 
 // Appends U+FFFD for every invalid sequence, so the result is always valid UTF-8.

@@ -352,7 +352,8 @@ void AddUuBlocks(Builder& b, int leaf_index) {
   }
 }
 
-void DecodeLeaf(Builder& b, GMimePart* gpart, int index) {
+void DecodeLeaf(Builder& b, GMimePart* gpart, int index,
+                const std::vector<std::string>& boundaries) {
   MimePart& part = b.tree.parts[index];
   const MimeHeader* cte = FindHeader(part.headers, "Content-Transfer-Encoding");
   GMimeContentEncoding encoding = g_mime_part_get_content_encoding(gpart);
@@ -368,6 +369,9 @@ void DecodeLeaf(Builder& b, GMimePart* gpart, int index) {
   GMimeDataWrapper* wrapper = g_mime_part_get_content(gpart);
   std::string storage;
   std::string_view raw = wrapper != nullptr ? RawContent(wrapper, b.buffer, storage) : "";
+  if (auto line = AmbiguousBoundaryLine(raw, boundaries)) {
+    b.AddAnomaly(AnomalyKind::kAmbiguousBoundary, part.path, *line);
+  }
   switch (encoding) {
     case GMIME_CONTENT_ENCODING_BASE64:
       if (auto problem = Base64Problem(raw)) {
@@ -406,30 +410,53 @@ void DecodeLeaf(Builder& b, GMimePart* gpart, int index) {
   }
 }
 
+using Boundaries = std::shared_ptr<const std::vector<std::string>>;
+
 struct WorkItem {
   GMimeObject* object;
   int parent;
   std::string path;
   int depth;
+  Boundaries boundaries;  // of the enclosing multiparts, innermost last
 };
+
+// Checks a multipart's own text (prologue, epilogue) and queues its parts.
+void PushMultipartChildren(GMimeMultipart* multipart, int index, const std::string& path,
+                           int depth, const Boundaries& outer, std::vector<WorkItem>& stack,
+                           Builder& b) {
+  auto boundaries = std::make_shared<std::vector<std::string>>(*outer);
+  if (const char* boundary = g_mime_multipart_get_boundary(multipart)) {
+    boundaries->push_back(boundary);
+  }
+  if (!multipart->write_end_boundary) {
+    b.AddAnomaly(AnomalyKind::kMissingBoundary, path, "multipart without its closing boundary");
+  }
+  for (const char* text : {g_mime_multipart_get_prologue(multipart),
+                           g_mime_multipart_get_epilogue(multipart)}) {
+    if (text == nullptr) continue;
+    if (auto line = AmbiguousBoundaryLine(text, *boundaries)) {
+      b.AddAnomaly(AnomalyKind::kAmbiguousBoundary, path, *line);
+    }
+  }
+  int count = g_mime_multipart_get_count(multipart);
+  if (count == 0) {
+    b.AddAnomaly(AnomalyKind::kEmptyMultipart, path, "multipart without a single part");
+  }
+  for (int i = count - 1; i >= 0; --i) {
+    stack.push_back({g_mime_multipart_get_part(multipart, i), index,
+                     JoinPath(path, std::to_string(i + 1)), depth + 1, boundaries});
+  }
+}
 
 // Children of a message (root or attached): its body's parts when multipart, else the body.
 void PushMessageBody(GMimeObject* body, int message_index, const std::string& path, int depth,
-                     std::vector<WorkItem>& stack, Builder& b) {
+                     const Boundaries& outer, std::vector<WorkItem>& stack, Builder& b) {
   if (body == nullptr) return;
   if (GMIME_IS_MULTIPART(body)) {
-    GMimeMultipart* multipart = GMIME_MULTIPART(body);
-    if (!multipart->write_end_boundary) {
-      b.AddAnomaly(AnomalyKind::kMissingBoundary, path, "multipart without its closing boundary");
-    }
-    int count = g_mime_multipart_get_count(multipart);
-    for (int i = count - 1; i >= 0; --i) {
-      stack.push_back({g_mime_multipart_get_part(multipart, i), message_index,
-                       JoinPath(path, std::to_string(i + 1)), depth + 1});
-    }
+    PushMultipartChildren(GMIME_MULTIPART(body), message_index, path, depth, outer, stack, b);
     return;
   }
-  stack.push_back({body, message_index, JoinPath(path, "1"), depth + 1});
+  stack.push_back({body, message_index, JoinPath(path, "1"), depth + 1, outer});
 }
 
 void Walk(Builder& b, GMimeMessage* message) {
@@ -444,7 +471,7 @@ void Walk(Builder& b, GMimeMessage* message) {
     b.tree.parts[root].content_type = "text/plain";
   }
   std::vector<WorkItem> stack;
-  PushMessageBody(body, root, "", 0, stack, b);
+  PushMessageBody(body, root, "", 0, std::make_shared<std::vector<std::string>>(), stack, b);
   while (!stack.empty()) {
     WorkItem item = std::move(stack.back());
     stack.pop_back();
@@ -464,21 +491,13 @@ void Walk(Builder& b, GMimeMessage* message) {
       int64_t start = -1;
       part.message_headers = MessageHeaderBlock(embedded, &start);
       if (start >= 0) b.header_starts.push_back({start, index});
-      PushMessageBody(g_mime_message_get_mime_part(embedded), index, item.path, item.depth, stack,
-                      b);
+      PushMessageBody(g_mime_message_get_mime_part(embedded), index, item.path, item.depth,
+                      item.boundaries, stack, b);
     } else if (kind == MimePartKind::kMultipart) {
-      GMimeMultipart* multipart = GMIME_MULTIPART(object);
-      if (!multipart->write_end_boundary) {
-        b.AddAnomaly(AnomalyKind::kMissingBoundary, part.path,
-                     "multipart without its closing boundary");
-      }
-      int count = g_mime_multipart_get_count(multipart);
-      for (int i = count - 1; i >= 0; --i) {
-        stack.push_back({g_mime_multipart_get_part(multipart, i), index,
-                         JoinPath(item.path, std::to_string(i + 1)), item.depth + 1});
-      }
+      PushMultipartChildren(GMIME_MULTIPART(object), index, item.path, item.depth,
+                            item.boundaries, stack, b);
     } else if (GMIME_IS_PART(object)) {
-      DecodeLeaf(b, GMIME_PART(object), index);
+      DecodeLeaf(b, GMIME_PART(object), index, *item.boundaries);
     }
   }
 }

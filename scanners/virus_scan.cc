@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "scanners/mime_lint.h"
 
 namespace moat::scanners {
@@ -44,8 +46,15 @@ VirusScanReport ScanContentTree(const ClamavEngine& engine, const ContentTree& t
     report.scanned_bytes += bytes.size();
     Record(report, node.path, engine.Scan(bytes, node.name, ClamavScanMode::kLeaf));
   }
+  // Where gmime's reading of the structure may differ from the recipient's client, ClamAV's own
+  // MIME parser gets the raw message too.
+  bool ambiguous = std::any_of(tree.anomalies.begin(), tree.anomalies.end(), [](const Anomaly& a) {
+    return CategoryOf(a.kind) == AnomalyCategory::kMimeAmbiguity;
+  });
   report.scanned_bytes += raw_message.size();
-  Record(report, "", engine.Scan(raw_message, "", ClamavScanMode::kRawMessage));
+  Record(report, "",
+         engine.Scan(raw_message, "",
+                     ambiguous ? ClamavScanMode::kRawMessageParsed : ClamavScanMode::kRawMessage));
   return report;
 }
 

@@ -2,8 +2,10 @@
 //
 // ScanContentTree() hands ClamAV every scan leaf of a ContentTree (ContentTree::IsScanLeaf: all
 // content except containers we read completely) from memory, plus the raw message once with
-// parsing off (clamav_engine.h explains the split). Each infection becomes a VirusFinding with
-// the path of the node it was found in ("" = the raw message).
+// parsing off (clamav_engine.h explains the split) - or with ClamAV's own MIME parsing on when
+// the tree has a MIME-ambiguity anomaly (an attachment gmime did not see as one may be one to
+// the recipient's client). Each infection becomes a VirusFinding with the path of the node it
+// was found in ("" = the raw message).
 //
 // Nothing here decides a verdict. The report keeps three things apart, because they lead to
 // different content classes later:

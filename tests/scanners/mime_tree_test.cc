@@ -211,6 +211,20 @@ TEST(MimeTreeTest, MissingClosingBoundaryIsAnAnomaly) {
   EXPECT_EQ(PartAt(tree, "1")->body, "x\n");
 }
 
+TEST(MimeTreeTest, BoundaryFollowedByTextIsAmbiguous) {
+  // RFC 2046 readers split at "--b junk"; gmime does not. Either way the message is flagged.
+  MimeTree tree = Parse(
+      "Content-Type: multipart/mixed; boundary=b\n\n"
+      "--b\nContent-Type: text/plain\n\nx\n"
+      "--b trailing junk\nContent-Type: application/octet-stream\n\nhidden\n"
+      "--b--\n");
+  EXPECT_TRUE(HasAnomaly(tree, AnomalyKind::kAmbiguousBoundary, "1")) << Paths(tree);
+  MimeTree prologue_only = Parse(
+      "Content-Type: multipart/mixed; boundary=b\n\n--b junk\nContent-Type: text/plain\n\nx\n");
+  EXPECT_TRUE(HasAnomaly(prologue_only, AnomalyKind::kAmbiguousBoundary, ""));
+  EXPECT_TRUE(HasAnomaly(prologue_only, AnomalyKind::kEmptyMultipart, ""));
+}
+
 TEST(MimeTreeTest, BadBase64IsAnAnomalyAndStillDecodes) {
   MimeTree tree = Parse(
       "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
