@@ -73,6 +73,18 @@ bool IsDatabaseFile(const std::string& name) {
   return false;
 }
 
+// The per-scan context handed to cl_scanmap_callback(). libclamav 1.4 does not always return
+// the name of a heuristic alert (Heuristics.Limits.Exceeded.*) through `virname`; the
+// virus-found callback always sees it.
+struct ScanContext {
+  std::string first_name;
+};
+
+void OnVirusFound(int /*fd*/, const char* name, void* context) {
+  auto* scan = static_cast<ScanContext*>(context);
+  if (scan != nullptr && scan->first_name.empty() && name != nullptr) scan->first_name = name;
+}
+
 void SetNum(struct cl_engine* engine, enum cl_engine_field field, long long value) {
   cl_error_t status = cl_engine_set_num(engine, field, value);
   if (status != CL_SUCCESS) {
@@ -142,6 +154,7 @@ core::Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::Load(const Clama
     return core::Fail(core::ErrorCode::kInvalid, "ClamAV database {} holds no signatures",
                       options.database_directory);
   }
+  cl_engine_set_clcb_virus_found(engine, OnVirusFound);
   status = cl_engine_compile(engine);
   if (status != CL_SUCCESS) {
     return core::Fail(LoadErrorCode(status), "compiling ClamAV engine: {}", cl_strerror(status));
@@ -173,15 +186,18 @@ core::Result<ClamavScanOutcome> ClamavEngine::Scan(std::string_view bytes, std::
   std::string filename(name);
   const char* virus = nullptr;
   unsigned long scanned = 0;
+  ScanContext context;
   cl_error_t status =
       cl_scanmap_callback(map, filename.empty() ? nullptr : filename.c_str(), &virus, &scanned,
-                          handle_->engine, &scan_options, nullptr);
+                          handle_->engine, &scan_options, &context);
   cl_fmap_close(map);
   switch (status) {
     case CL_CLEAN:
       return outcome;
     case CL_VIRUS: {
-      outcome.signature = virus != nullptr ? virus : "unknown";
+      outcome.signature = virus != nullptr         ? std::string(virus)
+                          : !context.first_name.empty() ? context.first_name
+                                                        : "unknown";
       bool limit = outcome.signature.rfind("Heuristics.Limits.Exceeded", 0) == 0;
       outcome.kind = limit ? ClamavScanOutcome::Kind::kLimitExceeded
                            : ClamavScanOutcome::Kind::kInfected;

@@ -19,7 +19,7 @@ using testing::ClamExe;
 using testing::Eicar;
 using testing::MessageWith;
 using testing::ReadBinaryFile;
-using testing::Run;
+using testing::RunTool;
 using testing::WriteBinaryFile;
 
 ContentTree Decompose(const std::string& raw, const DecodeLimits& limits = {}) {
@@ -75,7 +75,7 @@ class Workspace {
   void Put(const std::string& name, std::string_view bytes) const {
     WriteBinaryFile(dir_.Path(name), bytes);
   }
-  void Shell(const std::string& script) const { Run({"/bin/sh", "-ec", script}, dir_.path()); }
+  void Shell(const std::string& script) const { RunTool({"/bin/sh", "-ec", script}, dir_.path()); }
   std::string Read(const std::string& name) const { return ReadBinaryFile(dir_.Path(name)); }
 
  private:

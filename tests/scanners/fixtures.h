@@ -89,7 +89,7 @@ inline void WriteBinaryFile(const std::string& path, std::string_view data) {
 inline std::string ClamExe() { return ReadBinaryFile(std::string(kClamTestFiles) + "/clam.exe"); }
 
 // Runs a tool and fails the test when it does not exit 0.
-inline std::string Run(const std::vector<std::string>& argv, const std::string& cwd = "") {
+inline std::string RunTool(const std::vector<std::string>& argv, const std::string& cwd = "") {
   moat::testing::CommandOptions options;
   options.cwd = cwd;
   options.timeout = std::chrono::milliseconds(300'000);
@@ -107,10 +107,10 @@ inline std::string BuildTestDatabase(const moat::testing::TempDir& dir) {
   std::filesystem::create_directories(db);
   WriteBinaryFile(dir.Path("sigsrc/eicar.com"), Eicar());
   std::string clam = std::string(kClamTestFiles) + "/clam.exe";
-  std::string hdb = Run({"sigtool", "--md5", dir.Path("sigsrc/eicar.com")}) +
-                    Run({"sigtool", "--md5", clam});
-  std::string hsb = Run({"sigtool", "--sha256", dir.Path("sigsrc/eicar.com")}) +
-                    Run({"sigtool", "--sha256", clam});
+  std::string hdb = RunTool({"sigtool", "--md5", dir.Path("sigsrc/eicar.com")}) +
+                    RunTool({"sigtool", "--md5", clam});
+  std::string hsb = RunTool({"sigtool", "--sha256", dir.Path("sigsrc/eicar.com")}) +
+                    RunTool({"sigtool", "--sha256", clam});
   // sigtool names each signature after its file; make the names say what they are.
   auto rename = [](std::string text) {
     std::string out;
