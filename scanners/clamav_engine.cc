@@ -142,6 +142,7 @@ core::Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::Load(const Clama
   SetNum(engine, CL_ENGINE_MAX_RECURSION, options.max_recursion);
   SetNum(engine, CL_ENGINE_MAX_FILES, options.max_files);
   SetNum(engine, CL_ENGINE_MAX_SCANTIME, options.max_scan_time_ms);
+  if (!options.cache) SetNum(engine, CL_ENGINE_DISABLE_CACHE, 1);
 
   unsigned int signatures = 0;
   cl_error_t status =

@@ -52,6 +52,8 @@ struct ClamavOptions {
   uint32_t max_recursion = 16;
   uint32_t max_files = 10'000;
   uint32_t max_scan_time_ms = 120'000;
+  // libclamav remembers clean buffers by hash; off for benchmarks that scan the same set again.
+  bool cache = true;
 };
 
 struct ClamavDatabaseInfo {

@@ -42,8 +42,9 @@ bool NeedsDescription(std::string_view mime_type);
 
 class FileTypeDetector {
  public:
-  // How many leading bytes libmagic looks at (large enough for ISO 9660 and tar headers).
-  static constexpr size_t kDefaultInspectBytes = 1 << 20;
+  // How many leading bytes libmagic looks at: enough for ISO 9660 (32 KiB in) and tar headers;
+  // libmagic cost grows with it (text classification reads every byte).
+  static constexpr size_t kDefaultInspectBytes = 64 * 1024;
 
   static core::Result<FileTypeDetector> Create(size_t inspect_bytes = kDefaultInspectBytes);
 
