@@ -13,11 +13,11 @@ namespace {
 using SupportFn = int (*)(struct archive*);
 
 constexpr std::array<SupportFn, 11> kFormats = {
-    archive_read_support_format_zip,  archive_read_support_format_7zip,
-    archive_read_support_format_rar,  archive_read_support_format_rar5,
-    archive_read_support_format_tar,  archive_read_support_format_cpio,
+    archive_read_support_format_zip,     archive_read_support_format_7zip,
+    archive_read_support_format_rar,     archive_read_support_format_rar5,
+    archive_read_support_format_tar,     archive_read_support_format_cpio,
     archive_read_support_format_iso9660, archive_read_support_format_cab,
-    archive_read_support_format_lha,  archive_read_support_format_xar,
+    archive_read_support_format_lha,     archive_read_support_format_xar,
     archive_read_support_format_ar,
 };
 
@@ -112,9 +112,9 @@ core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_vie
   bool recognized = archive_format(attempt.archive) != 0;
   // A compressed stream of zeros reads as an empty tar archive (its first block is the tar
   // end-of-archive marker), which would hide whatever follows; read such streams raw instead.
-  bool empty_tar = attempt.status == ARCHIVE_EOF &&
-                   (archive_format(attempt.archive) & ARCHIVE_FORMAT_BASE_MASK) ==
-                       ARCHIVE_FORMAT_TAR;
+  bool empty_tar =
+      attempt.status == ARCHIVE_EOF &&
+      (archive_format(attempt.archive) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR;
   if ((attempt.status < ARCHIVE_WARN && !recognized) || empty_tar) {
     // No archive format: a single compressed stream (foo.exe.gz) reads as one raw member, but
     // only when a real decompression filter is involved (raw alone would "open" anything).

@@ -38,15 +38,15 @@
 namespace moat::scanners {
 
 struct ArchiveMember {
-  std::string pathname;      // as stored (UTF-8 when the archive says so; raw bytes otherwise)
+  std::string pathname;        // as stored (UTF-8 when the archive says so; raw bytes otherwise)
   int64_t declared_size = -1;  // from the header; -1 when the format does not say
   bool regular_file = true;    // false for directories, links, devices ...
   bool encrypted = false;      // data (or metadata) of this member is encrypted
 };
 
 struct ReadOutcome {
-  uint64_t bytes = 0;      // bytes appended to the buffer by this call
-  bool complete = false;   // the member ended within the allowance
+  uint64_t bytes = 0;     // bytes appended to the buffer by this call
+  bool complete = false;  // the member ended within the allowance
 };
 
 class ArchiveReader {
@@ -73,8 +73,8 @@ class ArchiveReader {
   std::string format_name() const;
   // "gzip", "xz" ...; empty when there is no compression filter around the archive.
   std::string filter_name() const;
-  bool raw_stream() const;      // a single compressed stream, no archive format inside
-  bool cheap_skip() const;      // Skip() will not decompress the skipped data
+  bool raw_stream() const;  // a single compressed stream, no archive format inside
+  bool cheap_skip() const;  // Skip() will not decompress the skipped data
   bool encrypted_headers() const { return encrypted_headers_; }
 
  private:

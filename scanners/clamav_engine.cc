@@ -3,6 +3,7 @@
 
 #include <clamav.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,8 +13,6 @@
 #include <system_error>
 #include <tuple>
 
-#include <sys/stat.h>
-
 namespace moat::scanners {
 namespace {
 
@@ -22,9 +21,15 @@ void LogClamavMessage(enum cl_msg severity, const char* /*fullmsg*/, const char*
   std::string text = msg != nullptr ? msg : "";
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   switch (severity) {
-    case CL_MSG_ERROR: spdlog::error("libclamav: {}", text); break;
-    case CL_MSG_WARN: spdlog::warn("libclamav: {}", text); break;
-    default: spdlog::debug("libclamav: {}", text); break;
+    case CL_MSG_ERROR:
+      spdlog::error("libclamav: {}", text);
+      break;
+    case CL_MSG_WARN:
+      spdlog::warn("libclamav: {}", text);
+      break;
+    default:
+      spdlog::debug("libclamav: {}", text);
+      break;
   }
 }
 
@@ -62,8 +67,8 @@ core::ErrorCode LoadErrorCode(cl_error_t status) {
 
 bool IsDatabaseFile(const std::string& name) {
   static constexpr std::string_view kExtensions[] = {
-      ".cvd", ".cld", ".cud", ".hdb", ".hsb", ".hdu", ".hsu", ".mdb", ".msb", ".mdu", ".msu",
-      ".ndb", ".ndu", ".ldb", ".ldu", ".idb", ".cdb", ".cbc", ".pdb", ".gdb", ".wdb", ".ftm",
+      ".cvd", ".cld", ".cud", ".hdb",  ".hsb", ".hdu", ".hsu",  ".mdb", ".msb",  ".mdu",  ".msu",
+      ".ndb", ".ndu", ".ldb", ".ldu",  ".idb", ".cdb", ".cbc",  ".pdb", ".gdb",  ".wdb",  ".ftm",
       ".fp",  ".sfp", ".ign", ".ign2", ".cfg", ".crb", ".info", ".yar", ".yara", ".pwdb", ".imp"};
   for (std::string_view ext : kExtensions) {
     if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
@@ -180,7 +185,8 @@ core::Result<ClamavScanOutcome> ClamavEngine::Scan(std::string_view bytes, std::
   scan_options.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
   if (mode != ClamavScanMode::kRawMessage) {
     scan_options.parse = ~0u;
-    if (!options_.archive_parsing) scan_options.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_ARCHIVE);
+    if (!options_.archive_parsing)
+      scan_options.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_ARCHIVE);
   }
   cl_fmap_t* map = cl_fmap_open_memory(bytes.data(), bytes.size());
   if (map == nullptr) return core::Fail(core::ErrorCode::kTempFail, "cl_fmap_open_memory failed");
@@ -196,12 +202,12 @@ core::Result<ClamavScanOutcome> ClamavEngine::Scan(std::string_view bytes, std::
     case CL_CLEAN:
       return outcome;
     case CL_VIRUS: {
-      outcome.signature = virus != nullptr         ? std::string(virus)
+      outcome.signature = virus != nullptr              ? std::string(virus)
                           : !context.first_name.empty() ? context.first_name
                                                         : "unknown";
       bool limit = outcome.signature.rfind("Heuristics.Limits.Exceeded", 0) == 0;
-      outcome.kind = limit ? ClamavScanOutcome::Kind::kLimitExceeded
-                           : ClamavScanOutcome::Kind::kInfected;
+      outcome.kind =
+          limit ? ClamavScanOutcome::Kind::kLimitExceeded : ClamavScanOutcome::Kind::kInfected;
       return outcome;
     }
     default:
@@ -213,7 +219,8 @@ std::string ClamavDatabaseInfo::Describe() const {
   if (version > 0) {
     char date[32] = "";
     std::tm tm{};
-    if (built > 0 && gmtime_r(&built, &tm) != nullptr) std::strftime(date, sizeof(date), " (%F)", &tm);
+    if (built > 0 && gmtime_r(&built, &tm) != nullptr)
+      std::strftime(date, sizeof(date), " (%F)", &tm);
     return fmt::format("daily {}{}, {} signatures", version, date, signature_count);
   }
   std::string names;

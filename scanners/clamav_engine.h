@@ -59,8 +59,8 @@ struct ClamavOptions {
 struct ClamavDatabaseInfo {
   std::string directory;
   uint32_t signature_count = 0;
-  uint32_t version = 0;     // the daily database version (0 when there is no official database)
-  std::time_t built = 0;    // its build time
+  uint32_t version = 0;   // the daily database version (0 when there is no official database)
+  std::time_t built = 0;  // its build time
   std::vector<std::string> files;  // database files loaded, sorted
   // "daily 27432 (2024-10-22), 8712345 signatures" or "local: test.hdb test.ndb, 6 signatures"
   std::string Describe() const;
@@ -105,7 +105,9 @@ class ClamavEngine {
   ClamavOptions options_;
 };
 
-// Notices changes to a database directory (files added, removed, replaced). Not thread-safe.
+// Notices changes to a database directory (files added, removed, replaced): cl_statchkdir() as
+// clamd uses it, plus a snapshot of (name, size, mtime in ns, inode) of the database files,
+// because cl_statchkdir() misses removals and changes within the same second. Not thread-safe.
 class DatabaseWatch {
  public:
   static core::Result<DatabaseWatch> Start(const std::string& directory);

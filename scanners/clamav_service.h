@@ -63,7 +63,7 @@ class ClamavService {
   std::atomic<std::shared_ptr<const ClamavEngine>> engine_;
   std::atomic<uint64_t> generation_{0};
 
-  std::mutex reload_mutex_;  // one reload at a time (background or ReloadNow)
+  std::mutex reload_mutex_;             // one reload at a time (background or ReloadNow)
   std::optional<DatabaseWatch> watch_;  // guarded by reload_mutex_
 
   mutable std::mutex mutex_;  // guards the fields below

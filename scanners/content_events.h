@@ -23,15 +23,15 @@ namespace moat::scanners {
 
 enum class AnomalyKind {
   // Header syntax (-> BAD-HEADER).
-  kInvalidHeaderName,        // garbage where a header field name should be
-  kEightBitHeader,           // unencoded 8-bit bytes in a header block
-  kNulInHeader,              // a NUL byte in a header block
-  kDuplicateHeader,          // a header that may appear once appears twice with the same value
-  kConflictingHeader,        // ... or with different values (two Content-Transfer-Encodings)
-  kInvalidContentType,       // unparsable Content-Type, application/octet-stream assumed
-  kInvalidParameter,         // a malformed or duplicated header parameter
-  kInvalidEncodedWord,       // an RFC 2047 encoded word that does not decode
-  kInvalidAddressList,       // an address header that does not parse
+  kInvalidHeaderName,   // garbage where a header field name should be
+  kEightBitHeader,      // unencoded 8-bit bytes in a header block
+  kNulInHeader,         // a NUL byte in a header block
+  kDuplicateHeader,     // a header that may appear once appears twice with the same value
+  kConflictingHeader,   // ... or with different values (two Content-Transfer-Encodings)
+  kInvalidContentType,  // unparsable Content-Type, application/octet-stream assumed
+  kInvalidParameter,    // a malformed or duplicated header parameter
+  kInvalidEncodedWord,  // an RFC 2047 encoded word that does not decode
+  kInvalidAddressList,  // an address header that does not parse
   // MIME structure (-> UNCHECKED, MIME ambiguity).
   kMultipartWithoutBoundary,  // multipart/* without a boundary parameter
   kMissingBoundary,           // a multipart ended without its closing boundary
@@ -50,10 +50,10 @@ enum class AnomalyKind {
   kUnknownCharset,            // a charset iconv does not know; text decoded with a fallback
   kNulInText,                 // NUL bytes in a text/* body
   // Archives (-> UNCHECKED, corrupt content).
-  kArchiveCorrupt,            // libarchive gave up: truncated, bad checksum, bad header
-  kArchiveSizeMismatch,       // a member's data is shorter or longer than its header says
-  kArchiveUnsupported,        // a format feature libarchive cannot read
-  kTypeDetectionFailed,       // libmagic could not type the bytes
+  kArchiveCorrupt,       // libarchive gave up: truncated, bad checksum, bad header
+  kArchiveSizeMismatch,  // a member's data is shorter or longer than its header says
+  kArchiveUnsupported,   // a format feature libarchive cannot read
+  kTypeDetectionFailed,  // libmagic could not type the bytes
 };
 
 // The finding family an anomaly belongs to, for the rules/verdict layer.

@@ -1,9 +1,8 @@
 // content_tree.cc - accessors of the content tree and its JSON form.
 #include "scanners/content_tree.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "scanners/mime_lint.h"
 
@@ -11,11 +10,16 @@ namespace moat::scanners {
 
 std::string_view ContentNodeKindName(ContentNodeKind kind) {
   switch (kind) {
-    case ContentNodeKind::kMessage: return "message";
-    case ContentNodeKind::kMultipart: return "multipart";
-    case ContentNodeKind::kPart: return "part";
-    case ContentNodeKind::kEmbedded: return "embedded";
-    case ContentNodeKind::kMember: return "member";
+    case ContentNodeKind::kMessage:
+      return "message";
+    case ContentNodeKind::kMultipart:
+      return "multipart";
+    case ContentNodeKind::kPart:
+      return "part";
+    case ContentNodeKind::kEmbedded:
+      return "embedded";
+    case ContentNodeKind::kMember:
+      return "member";
   }
   return "unknown";
 }
@@ -35,6 +39,7 @@ const MimePart* ContentTree::mime_part(const ContentNode& node) const {
 
 bool ContentTree::IsScanLeaf(const ContentNode& node) const {
   if (node.container && node.container_complete) return false;
+  if (node.limit_stopped) return false;
   return !bytes(node).empty();
 }
 
@@ -51,9 +56,7 @@ bool ContentTree::incomplete() const {
 namespace {
 
 // Names and paths come from senders: invalid UTF-8 must not break the JSON encoder.
-std::string Text(const std::string& text) {
-  return IsValidUtf8(text) ? text : SanitizeUtf8(text);
-}
+std::string Text(const std::string& text) { return IsValidUtf8(text) ? text : SanitizeUtf8(text); }
 
 }  // namespace
 

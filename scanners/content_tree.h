@@ -23,9 +23,12 @@
 // Bytes: every node that carries content has it decoded exactly once; ContentTree::bytes(node)
 // returns a view of it for every check (ClamAV, banned rules, regex rules). MIME bodies live in
 // the MimeTree they came from (with headers and the UTF-8 text of text parts: mime_part(node)),
-// archive members own their bytes. A container read completely (every member visited, no
-// error, no limit) keeps no bytes of its own (its members carry the content); one that was not
-// (corrupt, unsupported, a limit) keeps them, so ClamAV can still look at it.
+// archive members own their bytes. A container read completely (every member visited, at least
+// one file in it, no error, no limit) is not a scan leaf, and a member container of that kind
+// releases its own bytes (its members carry the content); one that was not (corrupt,
+// unsupported, encrypted headers, empty) stays a scan leaf, so ClamAV still sees it - except
+// where a limit stopped us (limit_stopped): what a limit skipped is not handed to ClamAV to
+// unpack instead.
 //
 // A ContentTree is a plain value; views into it stay valid while it lives and is not modified.
 #pragma once
@@ -61,7 +64,9 @@ struct ContentNode {
   std::string short_type;
   uint64_t size = 0;
   bool encrypted = false;
-  bool truncated = false;  // a limit stopped reading its bytes
+  bool truncated = false;      // a limit stopped reading its bytes
+  bool limit_stopped = false;  // a limit kept this container from being opened or read to its
+                               // end: the rest is skipped, by ClamAV too
   int depth = 0;
   int container_depth = 0;  // containers (archives, attached messages) above this node
   int parent = -1;
@@ -71,7 +76,7 @@ struct ContentNode {
   // Set when this node was opened as a container (archive, compressed stream, encoded message).
   bool container = false;
   bool container_complete = false;  // ... and read to its end without error or limit
-  std::string container_format;    // "ZIP 2.0 (deflation)", "GNU tar format + gzip", "MIME"
+  std::string container_format;     // "ZIP 2.0 (deflation)", "GNU tar format + gzip", "MIME"
 
   // Where the bytes are (see the file comment): a part of a MimeTree, or owned (members).
   int mime_tree = -1;
@@ -82,7 +87,7 @@ struct ContentNode {
 };
 
 struct ContentTree {
-  std::vector<ContentNode> nodes;  // nodes[0] is the message
+  std::vector<ContentNode> nodes;    // nodes[0] is the message
   std::vector<MimeTree> mime_trees;  // [0] the message; more for messages found inside content
   std::vector<Anomaly> anomalies;
   std::vector<LimitEvent> limit_events;

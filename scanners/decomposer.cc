@@ -19,9 +19,9 @@ constexpr size_t kMaxLimitEvents = 100;
 
 bool IsArchiveType(std::string_view short_type, std::string_view mime) {
   static constexpr std::array kArchives = std::to_array<std::string_view>({
-      "zip", "jar", "docx", "docm", "xlsx", "xlsm", "pptx", "pptm", "odt", "ods", "odp",
-      "7z",  "rar", "tar",  "cpio", "iso",  "cab",  "lha",  "xar",  "ar",  "deb",
-      "gz",  "bz2", "xz",   "lzma", "lz",   "zst",  "lz4",  "Z",
+      "zip", "jar", "docx", "docm", "xlsx", "xlsm", "pptx", "pptm", "odt", "ods",
+      "odp", "7z",  "rar",  "tar",  "cpio", "iso",  "cab",  "lha",  "xar", "ar",
+      "deb", "gz",  "bz2",  "xz",   "lzma", "lz",   "zst",  "lz4",  "Z",
   });
   if (std::find(kArchives.begin(), kArchives.end(), short_type) != kArchives.end()) return true;
   // epub, Android packages and other zip-based types libmagic names on their own.
@@ -43,8 +43,17 @@ std::string_view BaseName(std::string_view path) {
 // compression suffix.
 std::string RawStreamMemberName(std::string_view container_name) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kSuffixes = {{
-      {".tgz", ".tar"}, {".tbz2", ".tar"}, {".txz", ".tar"}, {".gz", ""}, {".bz2", ""},
-      {".xz", ""}, {".lzma", ""}, {".zst", ""}, {".lz4", ""}, {".lz", ""}, {".Z", ""},
+      {".tgz", ".tar"},
+      {".tbz2", ".tar"},
+      {".txz", ".tar"},
+      {".gz", ""},
+      {".bz2", ""},
+      {".xz", ""},
+      {".lzma", ""},
+      {".zst", ""},
+      {".lz4", ""},
+      {".lz", ""},
+      {".Z", ""},
   }};
   for (const auto& [suffix, replacement] : kSuffixes) {
     if (container_name.size() > suffix.size() && container_name.ends_with(suffix)) {
@@ -119,7 +128,9 @@ class Session {
   void ImportEvents(int tree_index, int anchor) {
     std::string own = anchor >= 0 ? tree_.nodes[anchor].path : "";
     std::string prefix = anchor >= 0 ? ChildPrefixOf(anchor) : "";
-    auto rebase = [&](const std::string& path) { return path.empty() ? own : JoinPath(prefix, path); };
+    auto rebase = [&](const std::string& path) {
+      return path.empty() ? own : JoinPath(prefix, path);
+    };
     for (const Anomaly& a : tree_.mime_trees[tree_index].anomalies) {
       AddAnomaly(a.kind, rebase(a.path), a.detail);
     }
@@ -142,10 +153,18 @@ class Session {
       }
       ContentNode node;
       switch (part.kind) {
-        case MimePartKind::kMessage: node.kind = ContentNodeKind::kMessage; break;
-        case MimePartKind::kMultipart: node.kind = ContentNodeKind::kMultipart; break;
-        case MimePartKind::kLeaf: node.kind = ContentNodeKind::kPart; break;
-        case MimePartKind::kEmbedded: node.kind = ContentNodeKind::kEmbedded; break;
+        case MimePartKind::kMessage:
+          node.kind = ContentNodeKind::kMessage;
+          break;
+        case MimePartKind::kMultipart:
+          node.kind = ContentNodeKind::kMultipart;
+          break;
+        case MimePartKind::kLeaf:
+          node.kind = ContentNodeKind::kPart;
+          break;
+        case MimePartKind::kEmbedded:
+          node.kind = ContentNodeKind::kEmbedded;
+          break;
       }
       node.path = anchor >= 0 ? JoinPath(prefix, part.path) : part.path;
       node.name = part.name();
@@ -189,10 +208,14 @@ class Session {
     bool message = !archive && (IsMessageType(node.declared_type) ||
                                 (node.short_type == "eml" && !declared_text));
     if (!archive && !message) return;
-    if (Exhausted(node.path)) return;
+    if (Exhausted(node.path)) {
+      tree_.nodes[index].limit_stopped = true;
+      return;
+    }
     if (node.container_depth + 1 > limits_.max_depth) {
       AddLimit(LimitKind::kDepth, node.path,
                fmt::format("containers nested deeper than {}; not opened", limits_.max_depth));
+      tree_.nodes[index].limit_stopped = true;
       return;
     }
     if (archive) {
@@ -245,14 +268,19 @@ class Session {
     const std::string path = tree_.nodes[index].path;
     const std::string prefix = ChildPrefixOf(index);
     const std::string container_name = tree_.nodes[index].name;
-    const uint64_t ratio_budget = std::max<uint64_t>(
-        limits_.ratio_floor_bytes, limits_.max_compression_ratio * data.size());
+    const uint64_t ratio_budget =
+        std::max<uint64_t>(limits_.ratio_floor_bytes, limits_.max_compression_ratio * data.size());
     uint64_t produced = 0;
     size_t regular_members = 0;
     bool complete = false;
     bool damaged = false;
+    bool limited = false;
     std::string macro_type;
-    while (!Exhausted(path)) {
+    while (true) {
+      if (Exhausted(path)) {
+        limited = true;
+        break;
+      }
       auto next = reader.Next();
       if (!next) {
         if (reader.encrypted_headers()) {
@@ -277,6 +305,7 @@ class Session {
         AddLimit(LimitKind::kMemberCount, path,
                  fmt::format("more than {} archive members in the message", limits_.max_members));
         stop_ = true;
+        limited = true;
         break;
       }
       if (!member.regular_file) continue;
@@ -299,8 +328,8 @@ class Session {
         AddNode(std::move(child));
         continue;
       }
-      uint64_t total_left = limits_.max_total_bytes - std::min(limits_.max_total_bytes,
-                                                               tree_.unpacked_bytes);
+      uint64_t total_left =
+          limits_.max_total_bytes - std::min(limits_.max_total_bytes, tree_.unpacked_bytes);
       uint64_t ratio_left = ratio_budget - std::min(ratio_budget, produced);
       uint64_t allowance = std::min({limits_.max_member_bytes, total_left, ratio_left});
       auto bytes = std::make_shared<std::string>();
@@ -310,7 +339,7 @@ class Session {
       child.size = bytes->size();
       child.owned_bytes = std::move(bytes);
       int child_index = AddNode(std::move(child));
-      const std::string& child_path = tree_.nodes[child_index].path;
+      const std::string child_path = tree_.nodes[child_index].path;
       if (!read) {
         damaged = true;
         if (read.error().code() == core::ErrorCode::kPermFail) {
@@ -324,6 +353,7 @@ class Session {
       }
       if (!read->complete) {
         tree_.nodes[child_index].truncated = true;
+        limited = true;
         if (Exhausted(child_path)) break;
         if (allowance == total_left) {
           AddLimit(LimitKind::kTotalBytes, child_path,
@@ -346,9 +376,9 @@ class Session {
         Inspect(child_index);
         if (!reader.cheap_skip()) {
           // Skipping would decompress what the limit refused: stop this container instead.
-          damaged = true;
           break;
         }
+        limited = false;  // zip & co. skip the rest of the member cheaply and go on
         continue;
       }
       if (member.declared_size >= 0 &&
@@ -361,7 +391,8 @@ class Session {
     }
     ContentNode& node = tree_.nodes[index];
     // An archive without a single file proves nothing about its bytes: keep them for ClamAV.
-    node.container_complete = complete && !damaged && regular_members > 0;
+    node.container_complete = complete && !damaged && !limited && regular_members > 0;
+    node.limit_stopped = limited;
     if (!macro_type.empty()) node.short_type = macro_type;
     // The members carry the content now; a member container need not keep its own copy.
     if (node.container_complete && node.owned_bytes != nullptr) node.owned_bytes.reset();

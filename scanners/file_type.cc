@@ -112,7 +112,9 @@ constexpr std::array kShortTypes = std::to_array<ShortTypeEntry>({
     {"application/x-empty", "empty"},
 });
 
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 bool Contains(std::string_view s, std::string_view part) { return s.find(part) != s.npos; }
 
@@ -130,10 +132,13 @@ bool IsCompoundDocument(std::string_view mime) {
 
 bool IsScriptText(std::string_view mime) {
   static constexpr std::array kScripts = std::to_array<std::string_view>({
-      "text/x-shellscript", "text/x-sh", "text/x-python", "text/x-script.python", "text/x-perl",
-      "text/x-ruby", "text/x-php", "text/x-msdos-batch", "text/x-tcl", "text/x-awk", "text/x-lua",
-      "text/x-vbscript", "text/vbscript", "text/x-powershell", "application/x-sh",
-      "application/x-csh", "application/x-perl", "application/x-python", "application/x-ruby",
+      "text/x-shellscript",   "text/x-sh",          "text/x-python",
+      "text/x-script.python", "text/x-perl",        "text/x-ruby",
+      "text/x-php",           "text/x-msdos-batch", "text/x-tcl",
+      "text/x-awk",           "text/x-lua",         "text/x-vbscript",
+      "text/vbscript",        "text/x-powershell",  "application/x-sh",
+      "application/x-csh",    "application/x-perl", "application/x-python",
+      "application/x-ruby",
   });
   return std::find(kScripts.begin(), kScripts.end(), mime) != kScripts.end() ||
          StartsWith(mime, "text/x-script");

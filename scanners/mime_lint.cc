@@ -147,11 +147,11 @@ std::optional<std::string> AmbiguousBoundaryLine(std::string_view text,
       if (boundary.empty() || rest.substr(0, boundary.size()) != boundary) continue;
       std::string_view tail = rest.substr(boundary.size());
       if (tail.substr(0, 2) == "--") tail.remove_prefix(2);
-      bool only_space = std::all_of(tail.begin(), tail.end(),
-                                    [](char c) { return c == ' ' || c == '\t'; });
+      bool only_space =
+          std::all_of(tail.begin(), tail.end(), [](char c) { return c == ' ' || c == '\t'; });
       if (!only_space) {
-        return fmt::format("\"{}\" starts with the boundary \"{}\"",
-                           line.text.substr(0, 120), boundary.substr(0, 80));
+        return fmt::format("\"{}\" starts with the boundary \"{}\"", line.text.substr(0, 120),
+                           boundary.substr(0, 80));
       }
     }
   }

@@ -24,8 +24,8 @@ std::optional<std::string> QuotedPrintableProblem(std::string_view encoded);
 // A "begin <mode> <name>" ... "end" block inside text.
 struct UuBlock {
   std::string filename;
-  size_t data_begin = 0;  // offset of the first line after "begin"
-  size_t data_end = 0;    // offset of the "end" line (or of the end of the text)
+  size_t data_begin = 0;    // offset of the first line after "begin"
+  size_t data_end = 0;      // offset of the "end" line (or of the end of the text)
   bool terminated = false;  // an "end" line was found
 };
 std::vector<UuBlock> FindUuBlocks(std::string_view text, size_t max_blocks);

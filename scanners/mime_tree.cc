@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <limits>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -74,23 +74,40 @@ void CollectWarning(gint64 offset, GMimeParserWarning code, const gchar* item, g
 
 std::optional<AnomalyKind> AnomalyForWarning(GMimeParserWarning code) {
   switch (code) {
-    case GMIME_WARN_DUPLICATED_HEADER: return AnomalyKind::kDuplicateHeader;
-    case GMIME_WARN_DUPLICATED_PARAMETER: return AnomalyKind::kInvalidParameter;
-    case GMIME_WARN_UNENCODED_8BIT_HEADER: return AnomalyKind::kEightBitHeader;
-    case GMIME_WARN_INVALID_CONTENT_TYPE: return AnomalyKind::kInvalidContentType;
-    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return AnomalyKind::kInvalidEncodedWord;
-    case GMIME_WARN_MALFORMED_MULTIPART: return AnomalyKind::kMissingBoundary;
-    case GMIME_WARN_TRUNCATED_MESSAGE: return AnomalyKind::kTruncatedMessage;
-    case GMIME_WARN_MALFORMED_MESSAGE: return AnomalyKind::kMalformedMessage;
-    case GMIME_CRIT_INVALID_HEADER_NAME: return AnomalyKind::kInvalidHeaderName;
-    case GMIME_CRIT_CONFLICTING_HEADER: return AnomalyKind::kConflictingHeader;
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return AnomalyKind::kInvalidParameter;
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return AnomalyKind::kMultipartWithoutBoundary;
-    case GMIME_WARN_INVALID_PARAMETER: return AnomalyKind::kInvalidParameter;
-    case GMIME_WARN_INVALID_ADDRESS_LIST: return AnomalyKind::kInvalidAddressList;
-    case GMIME_CRIT_NESTING_OVERFLOW: return AnomalyKind::kNestingOverflow;
-    case GMIME_WARN_PART_WITHOUT_CONTENT: return AnomalyKind::kPartWithoutContent;
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return AnomalyKind::kMalformedMessage;
+    case GMIME_WARN_DUPLICATED_HEADER:
+      return AnomalyKind::kDuplicateHeader;
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+      return AnomalyKind::kInvalidParameter;
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+      return AnomalyKind::kEightBitHeader;
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+      return AnomalyKind::kInvalidContentType;
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+      return AnomalyKind::kInvalidEncodedWord;
+    case GMIME_WARN_MALFORMED_MULTIPART:
+      return AnomalyKind::kMissingBoundary;
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+      return AnomalyKind::kTruncatedMessage;
+    case GMIME_WARN_MALFORMED_MESSAGE:
+      return AnomalyKind::kMalformedMessage;
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return AnomalyKind::kInvalidHeaderName;
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return AnomalyKind::kConflictingHeader;
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return AnomalyKind::kInvalidParameter;
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return AnomalyKind::kMultipartWithoutBoundary;
+    case GMIME_WARN_INVALID_PARAMETER:
+      return AnomalyKind::kInvalidParameter;
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+      return AnomalyKind::kInvalidAddressList;
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return AnomalyKind::kNestingOverflow;
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+      return AnomalyKind::kPartWithoutContent;
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return AnomalyKind::kMalformedMessage;
   }
   return std::nullopt;
 }
@@ -259,7 +276,8 @@ void FillContentType(GMimeObject* object, MimePart& part) {
   if (part.content_type.empty()) part.content_type = "text/plain";
   GMimeContentDisposition* disposition = g_mime_object_get_content_disposition(object);
   if (disposition != nullptr) {
-    part.disposition = Lower(Trim(OrEmpty(g_mime_content_disposition_get_disposition(disposition))));
+    part.disposition =
+        Lower(Trim(OrEmpty(g_mime_content_disposition_get_disposition(disposition))));
     part.filename = OrEmpty(g_mime_content_disposition_get_parameter(disposition, "filename"));
   }
   if (!IsValidUtf8(part.name_param)) part.name_param = SanitizeUtf8(part.name_param);
@@ -286,8 +304,9 @@ std::string_view RawContent(GMimeDataWrapper* wrapper, const GByteArray* buffer,
   if (GMIME_IS_STREAM_MEM(stream) &&
       g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream)) == buffer) {
     int64_t start = std::clamp<int64_t>(stream->bound_start, 0, buffer->len);
-    int64_t end = stream->bound_end < 0 ? buffer->len
-                                        : std::clamp<int64_t>(stream->bound_end, start, buffer->len);
+    int64_t end = stream->bound_end < 0
+                      ? buffer->len
+                      : std::clamp<int64_t>(stream->bound_end, start, buffer->len);
     return std::string_view(reinterpret_cast<const char*>(buffer->data) + start, end - start);
   }
   g_mime_stream_reset(stream);
@@ -338,9 +357,8 @@ void AddUuBlocks(Builder& b, int leaf_index) {
     int depth = leaf.depth + 1;
     int index = b.NewPart(MimePartKind::kEmbedded, leaf_index, path, depth);
     if (index < 0) return;
-    std::string_view data =
-        std::string_view(b.tree.parts[leaf_index].body)
-            .substr(block.data_begin, block.data_end - block.data_begin);
+    std::string_view data = std::string_view(b.tree.parts[leaf_index].body)
+                                .substr(block.data_begin, block.data_end - block.data_begin);
     MimePart& part = b.tree.parts[index];
     part.filename = SanitizeUtf8(block.filename);
     part.content_type = "application/octet-stream";
@@ -421,9 +439,8 @@ struct WorkItem {
 };
 
 // Checks a multipart's own text (prologue, epilogue) and queues its parts.
-void PushMultipartChildren(GMimeMultipart* multipart, int index, const std::string& path,
-                           int depth, const Boundaries& outer, std::vector<WorkItem>& stack,
-                           Builder& b) {
+void PushMultipartChildren(GMimeMultipart* multipart, int index, const std::string& path, int depth,
+                           const Boundaries& outer, std::vector<WorkItem>& stack, Builder& b) {
   auto boundaries = std::make_shared<std::vector<std::string>>(*outer);
   if (const char* boundary = g_mime_multipart_get_boundary(multipart)) {
     boundaries->push_back(boundary);
@@ -431,8 +448,8 @@ void PushMultipartChildren(GMimeMultipart* multipart, int index, const std::stri
   if (!multipart->write_end_boundary) {
     b.AddAnomaly(AnomalyKind::kMissingBoundary, path, "multipart without its closing boundary");
   }
-  for (const char* text : {g_mime_multipart_get_prologue(multipart),
-                           g_mime_multipart_get_epilogue(multipart)}) {
+  for (const char* text :
+       {g_mime_multipart_get_prologue(multipart), g_mime_multipart_get_epilogue(multipart)}) {
     if (text == nullptr) continue;
     if (auto line = AmbiguousBoundaryLine(text, *boundaries)) {
       b.AddAnomaly(AnomalyKind::kAmbiguousBoundary, path, *line);
@@ -494,8 +511,8 @@ void Walk(Builder& b, GMimeMessage* message) {
       PushMessageBody(g_mime_message_get_mime_part(embedded), index, item.path, item.depth,
                       item.boundaries, stack, b);
     } else if (kind == MimePartKind::kMultipart) {
-      PushMultipartChildren(GMIME_MULTIPART(object), index, item.path, item.depth,
-                            item.boundaries, stack, b);
+      PushMultipartChildren(GMIME_MULTIPART(object), index, item.path, item.depth, item.boundaries,
+                            stack, b);
     } else if (GMIME_IS_PART(object)) {
       DecodeLeaf(b, GMIME_PART(object), index, *item.boundaries);
     }

@@ -21,8 +21,9 @@
 // Bounds: at most DecodeLimits::max_mime_parts parts and max_mime_depth levels are reported
 // (a LimitEvent marks where the rest was dropped). Before gmime sees the message, the input is
 // cut after 4 * max_mime_parts boundary-like lines ("--..."), which bounds gmime's own work and
-// memory whatever the structure; gmime stops recursing at 1024 levels by itself (at most ~1 MB
-// of stack; workers must run on threads with the default 8 MB stack). Our walk is iterative.
+// memory whatever the structure; gmime stops recursing at 1024 levels by itself (measured: 1024
+// levels fit in a 128 KB thread stack; threads with the default 8 MB stack are plenty). Our own
+// walk of the tree is iterative.
 //
 // Thread safety: ParseMime() may run concurrently on different threads (gmime is initialised
 // once per process on first use). A MimeTree is a plain value.
@@ -47,7 +48,7 @@ enum class MimePartKind {
 
 struct MimeHeader {
   std::string name;       // as written ("Content-Type")
-  std::string raw_value;  // unfolded is NOT applied: exactly the bytes after the colon
+  std::string raw_value;  // exactly the bytes after the colon, folding included
   std::string value;      // unfolded, RFC 2047 decoded, UTF-8
 };
 

@@ -1,9 +1,8 @@
 // virus_scan.cc - ClamAV over the leaves of a content tree and over the raw message.
 #include "scanners/virus_scan.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "scanners/mime_lint.h"
 
@@ -23,15 +22,13 @@ void Record(VirusScanReport& report, const std::string& path,
       report.viruses.push_back({path, outcome->signature});
       break;
     case ClamavScanOutcome::Kind::kLimitExceeded:
-      report.limit_events.push_back({LimitKind::kScanner, path,
-                                     "ClamAV's own limit: " + outcome->signature});
+      report.limit_events.push_back(
+          {LimitKind::kScanner, path, "ClamAV's own limit: " + outcome->signature});
       break;
   }
 }
 
-std::string Text(const std::string& text) {
-  return IsValidUtf8(text) ? text : SanitizeUtf8(text);
-}
+std::string Text(const std::string& text) { return IsValidUtf8(text) ? text : SanitizeUtf8(text); }
 
 }  // namespace
 
@@ -73,12 +70,10 @@ std::string VirusScanReportJson(const VirusScanReport& report) {
   for (const ScanFailure& f : report.failures) {
     failures.push_back({{"path", Text(f.path)}, {"error", Text(f.error.ToString())}});
   }
-  nlohmann::json out = {{"database", Text(report.database)},
-                        {"viruses", std::move(viruses)},
-                        {"limit_events", std::move(limits)},
-                        {"failures", std::move(failures)},
-                        {"scanned_nodes", report.scanned_nodes},
-                        {"scanned_bytes", report.scanned_bytes}};
+  nlohmann::json out = {
+      {"database", Text(report.database)},     {"viruses", std::move(viruses)},
+      {"limit_events", std::move(limits)},     {"failures", std::move(failures)},
+      {"scanned_nodes", report.scanned_nodes}, {"scanned_bytes", report.scanned_bytes}};
   return out.dump();
 }
 

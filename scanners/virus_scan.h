@@ -42,9 +42,9 @@ struct VirusScanReport {
   std::vector<VirusFinding> viruses;
   std::vector<LimitEvent> limit_events;
   std::vector<ScanFailure> failures;
-  size_t scanned_nodes = 0;   // leaves handed to ClamAV (the raw message not counted)
+  size_t scanned_nodes = 0;    // leaves handed to ClamAV (the raw message not counted)
   uint64_t scanned_bytes = 0;  // their bytes plus the raw message
-  std::string database;       // ClamavDatabaseInfo::Describe() of the engine used
+  std::string database;        // ClamavDatabaseInfo::Describe() of the engine used
 
   bool infected() const { return !viruses.empty(); }
   // No virus, no failure and no ClamAV limit: the content ClamAV saw is clean.

@@ -13,8 +13,8 @@
 //
 //   scanners_bench [--export-corpus=DIR] [benchmark flags]
 //     --export-corpus=DIR  writes the message set to DIR/messages/ and the ClamAV database used
-//                          to DIR/db/, then runs the benchmarks (tests/bench/scanners_vs_clamscan.sh
-//                          runs clamscan over the same files).
+//                          to DIR/db/, then runs the benchmarks
+//                          (tests/bench/scanners_vs_clamscan.sh runs clamscan over the same files).
 // Environment: MOAT_BENCH_CLAMAV_DB=dir uses that database (e.g. /var/lib/clamav) instead of the
 // small one built with sigtool; MOAT_SHARED_CORPUS=dir points at the shared corpora.
 #include <benchmark/benchmark.h>
@@ -47,7 +47,8 @@ std::string ReadFile(const std::string& path) {
 
 void WriteFile(const std::string& path, std::string_view data) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
 std::string Sh(const std::string& script, const std::string& cwd) {
@@ -82,8 +83,8 @@ std::string MessageWith(const std::string& name, const std::string& bytes) {
   return "From: bench@example.org\r\nTo: rcpt@example.net\r\nSubject: " + name +
          "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
          "--b\r\nContent-Type: text/plain\r\n\r\nSee attachment.\r\n"
-         "--b\r\nContent-Type: application/octet-stream; name=\"" + name +
-         "\"\r\nContent-Disposition: attachment; filename=\"" + name +
+         "--b\r\nContent-Type: application/octet-stream; name=\"" +
+         name + "\"\r\nContent-Disposition: attachment; filename=\"" + name +
          "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64(bytes) + "--b--\r\n";
 }
 
@@ -116,7 +117,8 @@ Corpus& TheCorpus() {
       std::vector<std::string> files;
       for (const auto& e : std::filesystem::recursive_directory_iterator(*root + "/mime")) {
         std::string ext = e.path().extension().string();
-        if (!e.is_regular_file() || e.path().string().find("_decoded") != std::string::npos) continue;
+        if (!e.is_regular_file() || e.path().string().find("_decoded") != std::string::npos)
+          continue;
         if (ext == ".eml" || ext == ".msg" || ext == ".txt" || ext == ".mbox" || ext.empty()) {
           files.push_back(e.path().string());
         }

@@ -7,11 +7,11 @@
 // like a worker would and prints its limit events and VmHWM (peak resident set) from
 // /proc/self/status; the parent checks both.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "scanners/decomposer.h"
 #include "scanners/virus_scan.h"
@@ -73,8 +73,8 @@ nlohmann::json RunChild(const TempDir& dir, const std::string& message) {
   moat::testing::CommandOptions options;
   options.env = {{"MOAT_BOMB_MESSAGE", dir.Path("bomb.eml")}, {"MOAT_BOMB_DATABASE", db}};
   options.timeout = std::chrono::milliseconds(300'000);
-  moat::testing::CommandResult result = moat::testing::RunCommand(
-      {SelfPath(), "--gtest_filter=BombChild.DecomposeAndScan"}, options);
+  moat::testing::CommandResult result =
+      moat::testing::RunCommand({SelfPath(), "--gtest_filter=BombChild.DecomposeAndScan"}, options);
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   size_t at = result.out.find("BOMB-RESULT ");
   if (at == std::string::npos) {

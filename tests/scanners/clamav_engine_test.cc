@@ -76,8 +76,7 @@ TEST(ClamavEngineTest, ArchiveParsingCanBeTurnedOff) {
   off_options.archive_parsing = false;
   auto off = ClamavEngine::Load(off_options);
   ASSERT_TRUE(on && off);
-  EXPECT_EQ((*on)->Scan(zip, "", ClamavScanMode::kLeaf)->kind,
-            ClamavScanOutcome::Kind::kInfected);
+  EXPECT_EQ((*on)->Scan(zip, "", ClamavScanMode::kLeaf)->kind, ClamavScanOutcome::Kind::kInfected);
   EXPECT_EQ((*off)->Scan(zip, "", ClamavScanMode::kLeaf)->kind, ClamavScanOutcome::Kind::kClean);
 }
 
@@ -159,8 +158,9 @@ TEST(ClamavServiceTest, ReloadSwapsEnginesWhileScansNeverGoUnanswered) {
   std::thread scanner([&] {
     while (!done.load()) {
       std::shared_ptr<const ClamavEngine> engine = (*service)->engine();
-      auto outcome = engine ? engine->Scan(eicar, "", ClamavScanMode::kLeaf)
-                            : core::Result<ClamavScanOutcome>(core::Fail(core::ErrorCode::kTempFail, "none"));
+      auto outcome =
+          engine ? engine->Scan(eicar, "", ClamavScanMode::kLeaf)
+                 : core::Result<ClamavScanOutcome>(core::Fail(core::ErrorCode::kTempFail, "none"));
       if (!outcome || outcome->kind != ClamavScanOutcome::Kind::kInfected) ++wrong;
       ++scans;
     }

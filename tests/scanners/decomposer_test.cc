@@ -3,10 +3,10 @@
 #include "scanners/decomposer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "tests/scanners/fixtures.h"
 
@@ -85,7 +85,8 @@ class Workspace {
 TEST(DecomposerTest, MessageWithZipAttachment) {
   Workspace ws;
   ws.Shell("zip -q -X eicar.zip eicar.com clean.txt");
-  ContentTree tree = Decompose(MessageWith({{"eicar.zip", ws.Read("eicar.zip"), "application/zip"}}));
+  ContentTree tree =
+      Decompose(MessageWith({{"eicar.zip", ws.Read("eicar.zip"), "application/zip"}}));
   ASSERT_EQ(tree.nodes.size(), 5u) << Dump(tree);
   EXPECT_EQ(tree.nodes[0].path, "");
   EXPECT_EQ(tree.nodes[0].kind, ContentNodeKind::kMessage);
@@ -117,8 +118,7 @@ TEST(DecomposerTest, MessageWithZipAttachment) {
 }
 
 TEST(DecomposerTest, DetectedTypeIgnoresTheDeclaredName) {
-  ContentTree tree =
-      Decompose(MessageWith({{"invoice.pdf", ClamExe(), "application/pdf"}}));
+  ContentTree tree = Decompose(MessageWith({{"invoice.pdf", ClamExe(), "application/pdf"}}));
   const ContentNode* part = NodeAt(tree, "2");
   ASSERT_NE(part, nullptr);
   EXPECT_EQ(part->name, "invoice.pdf");
@@ -175,7 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
         FormatCase{"eicar.com.lz4", "lz4 -q -c eicar.com > eicar.com.lz4", "eicar.com"}),
     [](const ::testing::TestParamInfo<FormatCase>& info) {
       std::string name = info.param.file;
-      std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+      std::replace_if(
+          name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
       return name;
     });
 
@@ -199,8 +200,8 @@ TEST(DecomposerTest, NestedArchivesGiveFullPathsAndChains) {
 TEST(DecomposerTest, EicarInZipInZipInAttachedMessage) {
   Workspace ws;
   ws.Shell("zip -q -X inner.zip eicar.com && zip -q -X outer.zip inner.zip");
-  std::string inner = MessageWith({{"outer.zip", ws.Read("outer.zip"), "application/zip"}},
-                                  "forwarded");
+  std::string inner =
+      MessageWith({{"outer.zip", ws.Read("outer.zip"), "application/zip"}}, "forwarded");
   std::string raw =
       "From: a@example.org\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
       "Content-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n"
@@ -246,11 +247,13 @@ TEST(DecomposerTest, EmailFileInsideAZipIsOpened) {
 
 TEST(DecomposerTest, UuencodedFileInATextPart) {
   Workspace ws;
-  ws.Shell("uuencode eicar.com eicar.com > eicar.uu 2>/dev/null || "
-           "python3 -c \"import binascii,sys; d=open('eicar.com','rb').read(); "
-           "sys.stdout.write('begin 644 eicar.com\\n'+''.join(binascii.b2a_uu(d[i:i+45]).decode() "
-           "for i in range(0,len(d),45))+'\\`\\nend\\n')\" > eicar.uu");
-  std::string raw = "Subject: uu\r\nContent-Type: text/plain\r\n\r\nHere:\r\n" + ws.Read("eicar.uu");
+  ws.Shell(
+      "uuencode eicar.com eicar.com > eicar.uu 2>/dev/null || "
+      "python3 -c \"import binascii,sys; d=open('eicar.com','rb').read(); "
+      "sys.stdout.write('begin 644 eicar.com\\n'+''.join(binascii.b2a_uu(d[i:i+45]).decode() "
+      "for i in range(0,len(d),45))+'\\`\\nend\\n')\" > eicar.uu");
+  std::string raw =
+      "Subject: uu\r\nContent-Type: text/plain\r\n\r\nHere:\r\n" + ws.Read("eicar.uu");
   ContentTree tree = Decompose(raw);
   const ContentNode* file = NodeAt(tree, "1/eicar.com");
   ASSERT_NE(file, nullptr) << Dump(tree);
@@ -260,8 +263,9 @@ TEST(DecomposerTest, UuencodedFileInATextPart) {
 
 TEST(DecomposerTest, MacroEnabledOfficeDocumentsAreNamedSo) {
   Workspace ws;
-  ws.Shell("mkdir -p doc/word && printf 'ole' > doc/word/vbaProject.bin && "
-           "printf '<x/>' > 'doc/[Content_Types].xml' && (cd doc && zip -q -X -r ../m.docx .)");
+  ws.Shell(
+      "mkdir -p doc/word && printf 'ole' > doc/word/vbaProject.bin && "
+      "printf '<x/>' > 'doc/[Content_Types].xml' && (cd doc && zip -q -X -r ../m.docx .)");
   ContentTree tree = Decompose(MessageWith({{"m.docx", ws.Read("m.docx")}}));
   EXPECT_EQ(NodeAt(tree, "2")->short_type, "docm") << Dump(tree);
 }
@@ -295,10 +299,11 @@ TEST(DecomposerTest, EncryptedMembersAndHeadersAreFlagged) {
 
 TEST(DecomposerTest, TruncatedArchivesAreAnomaliesNotCrashes) {
   Workspace ws;
-  ws.Shell("head -c 200000 /dev/urandom > noise.bin && "
-           "zip -q -X t.zip eicar.com noise.bin clam.exe && 7z a -bd -bso0 t.7z noise.bin clam.exe && "
-           "tar -czf t.tar.gz noise.bin clam.exe && tar -cJf t.tar.xz noise.bin clam.exe && "
-           "gcab -c -z t.cab noise.bin clam.exe");
+  ws.Shell(
+      "head -c 200000 /dev/urandom > noise.bin && "
+      "zip -q -X t.zip eicar.com noise.bin clam.exe && 7z a -bd -bso0 t.7z noise.bin clam.exe && "
+      "tar -czf t.tar.gz noise.bin clam.exe && tar -cJf t.tar.xz noise.bin clam.exe && "
+      "gcab -c -z t.cab noise.bin clam.exe");
   for (const char* file : {"t.zip", "t.7z", "t.tar.gz", "t.tar.xz", "t.cab"}) {
     std::string full = ws.Read(file);
     // Cut inside the data: what was read is kept, the damage is recorded.
@@ -320,8 +325,9 @@ TEST(DecomposerTest, TruncatedArchivesAreAnomaliesNotCrashes) {
 
 TEST(DecomposerTest, ArchivesThatLieAboutSizes) {
   Workspace ws;
-  ws.Shell("head -c 5000 /dev/zero > zeros.bin && zip -q -X -0 stored.zip zeros.bin && "
-           "tar -cf t.tar zeros.bin");
+  ws.Shell(
+      "head -c 5000 /dev/zero > zeros.bin && zip -q -X -0 stored.zip zeros.bin && "
+      "tar -cf t.tar zeros.bin");
   // zip: claim 50 bytes in the central directory and local header (uncompressed size fields).
   std::string zip = ws.Read("stored.zip");
   auto patch32 = [](std::string& s, size_t offset, uint32_t value) {
@@ -367,8 +373,9 @@ TEST(DecomposerTest, CorruptDataInsideAnArchive) {
 
 TEST(DecomposerTest, ZerosBeforeDataDoNotReadAsAnEmptyTar) {
   Workspace ws;
-  ws.Shell("(head -c 4096 /dev/zero; cat eicar.com) | gzip -c > hidden.gz && "
-           "/usr/bin/python3 -c \"import zipfile; zipfile.ZipFile('empty.zip', 'w').close()\"");
+  ws.Shell(
+      "(head -c 4096 /dev/zero; cat eicar.com) | gzip -c > hidden.gz && "
+      "/usr/bin/python3 -c \"import zipfile; zipfile.ZipFile('empty.zip', 'w').close()\"");
   ContentTree tree = Decompose(MessageWith({{"hidden.gz", ws.Read("hidden.gz")}}));
   const ContentNode* inner = NodeAt(tree, "2/hidden.gz/hidden");
   ASSERT_NE(inner, nullptr) << Dump(tree);
@@ -395,8 +402,9 @@ TEST(DecomposerTest, DepthLimit) {
 
 TEST(DecomposerTest, MemberCountLimit) {
   Workspace ws;
-  ws.Shell("mkdir many && for i in $(seq 1 50); do echo $i > many/f$i.txt; done && "
-           "zip -q -X -r many.zip many");
+  ws.Shell(
+      "mkdir many && for i in $(seq 1 50); do echo $i > many/f$i.txt; done && "
+      "zip -q -X -r many.zip many");
   DecodeLimits limits;
   limits.max_members = 10;
   ContentTree tree = Decompose(MessageWith({{"many.zip", ws.Read("many.zip")}}), limits);
@@ -423,8 +431,9 @@ TEST(DecomposerTest, MemberSizeLimitKeepsThePrefixAndGoesOn) {
 
 TEST(DecomposerTest, TotalBytesLimit) {
   Workspace ws;
-  ws.Shell("for i in 1 2 3 4; do head -c 400000 /dev/urandom > r$i.bin; done && "
-           "zip -q -X -0 r.zip r1.bin r2.bin r3.bin r4.bin");
+  ws.Shell(
+      "for i in 1 2 3 4; do head -c 400000 /dev/urandom > r$i.bin; done && "
+      "zip -q -X -0 r.zip r1.bin r2.bin r3.bin r4.bin");
   DecodeLimits limits;
   limits.max_total_bytes = 1'000'000;
   ContentTree tree = Decompose(MessageWith({{"r.zip", ws.Read("r.zip")}}), limits);
@@ -467,8 +476,8 @@ TEST(DecomposerTest, PartsJsonCarriesTheInterfaceFields) {
   EXPECT_EQ(member["declared_type"], "");
   EXPECT_EQ(member["encrypted"], true);
   EXPECT_EQ(member["container_chain"], nlohmann::json::array({"enc.zip"}));
-  for (const char* field : {"path", "name", "declared_type", "detected_type", "size",
-                            "encrypted"}) {
+  for (const char* field :
+       {"path", "name", "declared_type", "detected_type", "size", "encrypted"}) {
     EXPECT_TRUE(parts[0].contains(field)) << field;
   }
   EXPECT_EQ(parts[2]["container_format"].get<std::string>().substr(0, 4), "ZIP ");

@@ -67,7 +67,8 @@ TEST(ShortTypeTest, Table) {
       {"", "", "data"},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(ShortTypeFor(c.mime, c.description), c.short_type) << c.mime << " / " << c.description;
+    EXPECT_EQ(ShortTypeFor(c.mime, c.description), c.short_type)
+        << c.mime << " / " << c.description;
   }
 }
 
@@ -86,12 +87,12 @@ TEST(FileTypeTest, DetectsFromBytesNotNames) {
 
 TEST(FileTypeTest, ClamavTestFilesByTheirBytes) {
   const std::pair<const char*, const char*> expected[] = {
-      {"clam.exe", "exe"},       {"clam-upx.exe", "exe"},    {"clam.zip", "zip"},
-      {"clam.7z", "7z"},         {"clam.cab", "cab"},        {"clam.tar.gz", "gz"},
-      {"clam.exe.bz2", "bz2"},   {"clam.pdf", "pdf"},        {"clam.ole.doc", "doc"},
-      {"clam.ppt", "ppt"},       {"clam.newc.cpio", "cpio"}, {"clam.arj", "arj"},
-      {"clam.chm", "chm"},       {"clam.mail", "eml"},       {"clam.exe.html", "html"},
-      {"clam.exe.rtf", "rtf"},   {"clam.tnef", "tnef"},      {"clam.exe.szdd", "szdd"},
+      {"clam.exe", "exe"},     {"clam-upx.exe", "exe"},    {"clam.zip", "zip"},
+      {"clam.7z", "7z"},       {"clam.cab", "cab"},        {"clam.tar.gz", "gz"},
+      {"clam.exe.bz2", "bz2"}, {"clam.pdf", "pdf"},        {"clam.ole.doc", "doc"},
+      {"clam.ppt", "ppt"},     {"clam.newc.cpio", "cpio"}, {"clam.arj", "arj"},
+      {"clam.chm", "chm"},     {"clam.mail", "eml"},       {"clam.exe.html", "html"},
+      {"clam.exe.rtf", "rtf"}, {"clam.tnef", "tnef"},      {"clam.exe.szdd", "szdd"},
   };
   auto detector = FileTypeDetector::Create();
   ASSERT_TRUE(detector.has_value());

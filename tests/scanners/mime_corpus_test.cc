@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "scanners/decomposer.h"
 #include "tests/scanners/fixtures.h"
@@ -69,11 +68,11 @@ INSTANTIATE_TEST_SUITE_P(Corpora, MimeCorpusTest,
 // entity ("1"), so for a multipart message "1_2" is our "2"; for a single-part one "1" is our
 // "1". Where the two parsers read a malformed message differently, we must at least flag it.
 const std::set<std::string> kKnownDivergent = {
-    "ending-boundaries",           // "--boundary junk": a boundary to mime4j, text to gmime
-    "very-very-long-boundary",     // a boundary far beyond RFC 2046's 70 characters
-    "multipartemptypart",          // boundary line directly followed by the closing one
-    "missing-inner-boundary",      // an inner multipart whose boundary never appears
-    "malformedHeader-noheader",    // no header block at all
+    "ending-boundaries",         // "--boundary junk": a boundary to mime4j, text to gmime
+    "very-very-long-boundary",   // a boundary far beyond RFC 2046's 70 characters
+    "multipartemptypart",        // boundary line directly followed by the closing one
+    "missing-inner-boundary",    // an inner multipart whose boundary never appears
+    "malformedHeader-noheader",  // no header block at all
     "malformedHeaderStartsBody-noheader",
     "malformedHeaderStartsBody-nocrlfcrlf",
 };
@@ -104,8 +103,8 @@ TEST(MimeCorpusOracleTest, DecodedBodiesMatchMime4j) {
     std::string numbering = m[2].str();
     std::replace(numbering.begin(), numbering.end(), '_', '/');
     bool multipart_root = tree->nodes[0].declared_type.starts_with("multipart/");
-    std::string part_path = multipart_root ? numbering.substr(std::min<size_t>(2, numbering.size()))
-                                           : numbering;
+    std::string part_path =
+        multipart_root ? numbering.substr(std::min<size_t>(2, numbering.size())) : numbering;
     const ContentNode* node = nullptr;
     for (const ContentNode& n : tree->nodes) {
       if (n.path == part_path) node = &n;

@@ -205,8 +205,8 @@ TEST(MimeTreeTest, UuencodedPartAndUuencodedBlockInsideText) {
 }
 
 TEST(MimeTreeTest, MissingClosingBoundaryIsAnAnomaly) {
-  MimeTree tree = Parse(
-      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n");
+  MimeTree tree =
+      Parse("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n");
   EXPECT_TRUE(HasAnomaly(tree, AnomalyKind::kMissingBoundary, "")) << Paths(tree);
   EXPECT_EQ(PartAt(tree, "1")->body, "x\n");
 }

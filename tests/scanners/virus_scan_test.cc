@@ -5,10 +5,10 @@
 #include "scanners/virus_scan.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "scanners/decomposer.h"
 #include "tests/scanners/fixtures.h"
@@ -111,12 +111,15 @@ TEST_F(VirusScanTest, EveryClamavTestFileAloneIsFound) {
 TEST_F(VirusScanTest, EveryClamavTestFileInsideEachContainerIsFound) {
   TempDir work;
   std::string files;
-  for (const std::string& name : TestFiles()) files += " '" + std::string(kClamTestFiles) + "/" + name + "'";
-  RunTool({"/bin/sh", "-ec",
-       "mkdir t && cp" + files + " t/ && cd t && zip -q -X ../all.zip * && "
-       "7z a -bd -bso0 ../all.7z . && tar -czf ../all.tar.gz * && gcab -c -z ../all.cab * && "
-       "cd .. && 7z a -bd -bso0 inner.7z all.zip && tar -czf middle.tar.gz inner.7z && "
-       "zip -q -X nested.zip middle.tar.gz"},
+  for (const std::string& name : TestFiles())
+    files += " '" + std::string(kClamTestFiles) + "/" + name + "'";
+  RunTool(
+      {"/bin/sh", "-ec",
+       "mkdir t && cp" + files +
+           " t/ && cd t && zip -q -X ../all.zip * && "
+           "7z a -bd -bso0 ../all.7z . && tar -czf ../all.tar.gz * && gcab -c -z ../all.cab * && "
+           "cd .. && 7z a -bd -bso0 inner.7z all.zip && tar -czf middle.tar.gz inner.7z && "
+           "zip -q -X nested.zip middle.tar.gz"},
       work.path());
   struct Container {
     std::string file;
@@ -133,10 +136,16 @@ TEST_F(VirusScanTest, EveryClamavTestFileInsideEachContainerIsFound) {
     Result r = Scan(MessageWith({{c.file, ReadBinaryFile(work.Path(c.file))}}));
     std::vector<std::string> missed;
     for (const std::string& name : TestFiles()) {
-      if (!FoundUnder(r.report, c.prefix + name)) missed.push_back(name);
+      // clam_cache_emax.tgz nests 8 tgz deep: inside another archive it trips the depth
+      // limit, which must then be on record (UNCHECKED) instead of a finding.
+      bool limited = std::any_of(
+          r.tree.limit_events.begin(), r.tree.limit_events.end(), [&](const LimitEvent& e) {
+            return e.limit == LimitKind::kDepth && e.path.rfind(c.prefix + name, 0) == 0;
+          });
+      if (!FoundUnder(r.report, c.prefix + name) && !limited) missed.push_back(name);
     }
-    EXPECT_TRUE(missed.empty()) << c.file << " missed " << ::testing::PrintToString(missed)
-                                << "\n" << Findings(r.report);
+    EXPECT_TRUE(missed.empty()) << c.file << " missed " << ::testing::PrintToString(missed) << "\n"
+                                << Findings(r.report);
     EXPECT_TRUE(r.report.failures.empty()) << c.file;
   }
 }
@@ -162,8 +171,9 @@ TEST_F(VirusScanTest, UpstreamSamplesAreFoundInsideTheirContainers) {
   // database): it must end as damage on record, with the bytes still handed to ClamAV.
   Result r = Scan(MessageWith({{"clam-v2.rar", ReadBinaryFile(*root + "/clam-v2.rar")}}));
   EXPECT_TRUE(r.tree.incomplete());
-  bool corrupt = std::any_of(r.tree.anomalies.begin(), r.tree.anomalies.end(),
-                             [](const Anomaly& a) { return a.kind == AnomalyKind::kArchiveCorrupt; });
+  bool corrupt =
+      std::any_of(r.tree.anomalies.begin(), r.tree.anomalies.end(),
+                  [](const Anomaly& a) { return a.kind == AnomalyKind::kArchiveCorrupt; });
   EXPECT_TRUE(corrupt);
   EXPECT_TRUE(r.tree.IsScanLeaf(r.tree.nodes[2]));
 }
@@ -172,7 +182,7 @@ TEST_F(VirusScanTest, EicarInZipInZipInAttachedMessage) {
   TempDir work;
   WriteBinaryFile(work.Path("eicar.com"), Eicar());
   RunTool({"/bin/sh", "-ec", "zip -q -X inner.zip eicar.com && zip -q -X outer.zip inner.zip"},
-      work.path());
+          work.path());
   std::string inner =
       MessageWith({{"outer.zip", ReadBinaryFile(work.Path("outer.zip")), "application/zip"}});
   std::string raw =
@@ -199,10 +209,10 @@ TEST_F(VirusScanTest, EncryptedArchivesAreNotCleanButUnchecked) {
   TempDir work;
   WriteBinaryFile(work.Path("eicar.com"), Eicar());
   RunTool({"/bin/sh", "-ec",
-       "zip -q -X -P infected zc.zip eicar.com && "
-       "7z a -bd -bso0 -tzip -pinfected -mem=AES256 aes.zip eicar.com && "
-       "7z a -bd -bso0 -pinfected -mhe=on he.7z eicar.com"},
-      work.path());
+           "zip -q -X -P infected zc.zip eicar.com && "
+           "7z a -bd -bso0 -tzip -pinfected -mem=AES256 aes.zip eicar.com && "
+           "7z a -bd -bso0 -pinfected -mhe=on he.7z eicar.com"},
+          work.path());
   for (const char* file : {"zc.zip", "aes.zip", "he.7z"}) {
     Result r = Scan(MessageWith({{file, ReadBinaryFile(work.Path(file))}}));
     EXPECT_FALSE(r.report.infected()) << file << Findings(r.report);
