@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 
 #include <array>
 #include <vector>
@@ -44,6 +45,31 @@ const std::vector<SupportFn>& NativeFilters() {
   return native;
 }
 
+// libarchive converts member names (UTF-16 LHA names, CP437 zip names, ...) to the charset of
+// the calling thread's locale; a daemon runs in the "C" locale, where every non-ASCII name fails
+// to convert and the archive reads as broken. Each call into libarchive therefore runs under a
+// thread-local C.UTF-8 locale (uselocale swaps a per-thread pointer; the process locale is never
+// touched). The locale object is created once and never changes.
+locale_t Utf8Locale() {
+  static const locale_t utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  return utf8;
+}
+
+class Utf8LocaleScope {
+ public:
+  Utf8LocaleScope() {
+    if (Utf8Locale() != static_cast<locale_t>(0)) previous_ = uselocale(Utf8Locale());
+  }
+  ~Utf8LocaleScope() {
+    if (previous_ != static_cast<locale_t>(0)) uselocale(previous_);
+  }
+  Utf8LocaleScope(const Utf8LocaleScope&) = delete;
+  Utf8LocaleScope& operator=(const Utf8LocaleScope&) = delete;
+
+ private:
+  locale_t previous_ = static_cast<locale_t>(0);
+};
+
 std::string ErrorText(struct archive* a) {
   const char* text = archive_error_string(a);
   return text != nullptr ? text : "unknown libarchive error";
@@ -76,14 +102,54 @@ struct Attempt {
   int status = ARCHIVE_FATAL;
 };
 
-Attempt TryOpen(std::string_view data, bool raw) {
+void SupportFormats(struct archive* a, ArchiveFamily family) {
+  switch (family) {
+    case ArchiveFamily::kAny:
+    case ArchiveFamily::kCompressed:
+      for (SupportFn fn : kFormats) fn(a);
+      return;
+    case ArchiveFamily::kZip:
+      archive_read_support_format_zip(a);
+      return;
+    case ArchiveFamily::k7z:
+      archive_read_support_format_7zip(a);
+      return;
+    case ArchiveFamily::kRar:
+      archive_read_support_format_rar(a);
+      archive_read_support_format_rar5(a);
+      return;
+    case ArchiveFamily::kTar:
+      archive_read_support_format_tar(a);
+      return;
+    case ArchiveFamily::kCpio:
+      archive_read_support_format_cpio(a);
+      return;
+    case ArchiveFamily::kIso9660:
+      archive_read_support_format_iso9660(a);
+      return;
+    case ArchiveFamily::kCab:
+      archive_read_support_format_cab(a);
+      return;
+    case ArchiveFamily::kLha:
+      archive_read_support_format_lha(a);
+      return;
+    case ArchiveFamily::kXar:
+      archive_read_support_format_xar(a);
+      return;
+    case ArchiveFamily::kAr:
+      archive_read_support_format_ar(a);
+      return;
+  }
+}
+
+Attempt TryOpen(std::string_view data, ArchiveFamily family, bool raw) {
   Attempt attempt;
   attempt.archive = archive_read_new();
   if (attempt.archive == nullptr) return attempt;
   if (raw) {
     archive_read_support_format_raw(attempt.archive);
   } else {
-    for (SupportFn fn : kFormats) fn(attempt.archive);
+    SupportFormats(attempt.archive, family);
   }
   for (SupportFn fn : NativeFilters()) fn(attempt.archive);
   attempt.status = archive_read_open_memory(attempt.archive, data.data(), data.size());
@@ -103,10 +169,12 @@ bool HasCompressionFilter(struct archive* a) {
 
 }  // namespace
 
-core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_view data) {
+core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_view data,
+                                                                 ArchiveFamily family) {
+  Utf8LocaleScope locale;
   if (data.empty()) return core::Fail(core::ErrorCode::kInvalid, "empty input");
   auto handle = std::make_unique<Handle>();
-  Attempt attempt = TryOpen(data, /*raw=*/false);
+  Attempt attempt = TryOpen(data, family, /*raw=*/false);
   handle->archive = attempt.archive;
   if (attempt.archive == nullptr) return core::Fail(core::ErrorCode::kTempFail, "out of memory");
   bool recognized = archive_format(attempt.archive) != 0;
@@ -118,7 +186,8 @@ core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_vie
   if ((attempt.status < ARCHIVE_WARN && !recognized) || empty_tar) {
     // No archive format: a single compressed stream (foo.exe.gz) reads as one raw member, but
     // only when a real decompression filter is involved (raw alone would "open" anything).
-    bool compressed = HasCompressionFilter(attempt.archive);
+    bool compressed = HasCompressionFilter(attempt.archive) &&
+                      (family == ArchiveFamily::kAny || family == ArchiveFamily::kCompressed);
     if (empty_tar && !compressed) {
       return core::Fail(core::ErrorCode::kInvalid, "an empty tar archive");
     }
@@ -128,7 +197,7 @@ core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_vie
     }
     archive_read_free(attempt.archive);
     handle->archive = nullptr;
-    attempt = TryOpen(data, /*raw=*/true);
+    attempt = TryOpen(data, family, /*raw=*/true);
     handle->archive = attempt.archive;
     if (attempt.archive == nullptr) return core::Fail(core::ErrorCode::kTempFail, "out of memory");
     handle->raw = true;
@@ -154,6 +223,7 @@ core::Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(std::string_vie
 }
 
 core::Result<std::optional<ArchiveMember>> ArchiveReader::Next() {
+  Utf8LocaleScope locale;
   Handle& h = *handle_;
   if (!pending_error_.empty()) {
     std::string why = std::move(pending_error_);
@@ -191,6 +261,7 @@ core::Result<std::optional<ArchiveMember>> ArchiveReader::Next() {
 }
 
 core::Result<uint64_t> ArchiveReader::ReadChunk(char* buffer, size_t size) {
+  Utf8LocaleScope locale;
   la_ssize_t got = archive_read_data(handle_->archive, buffer, size);
   if (got >= 0) return static_cast<uint64_t>(got);
   std::string why = ErrorText(handle_->archive);
@@ -200,6 +271,7 @@ core::Result<uint64_t> ArchiveReader::ReadChunk(char* buffer, size_t size) {
 }
 
 core::Status ArchiveReader::Skip() {
+  Utf8LocaleScope locale;
   int status = archive_read_data_skip(handle_->archive);
   if (status < ARCHIVE_WARN) {
     if (status == ARCHIVE_FATAL) handle_->finished = true;

@@ -37,6 +37,25 @@
 
 namespace moat::scanners {
 
+// What the caller believes the bytes are (libmagic's verdict). Only that format is offered to
+// libarchive: a RAR that carries a zip inside is read as the RAR it is, not as the zip that
+// libarchive's zip bidder would find within it (which would hide the RAR's other members).
+// kAny and kCompressed (gzip, xz ... streams) offer every format, and raw single streams.
+enum class ArchiveFamily {
+  kAny,
+  kCompressed,
+  kZip,
+  k7z,
+  kRar,
+  kTar,
+  kCpio,
+  kIso9660,
+  kCab,
+  kLha,
+  kXar,
+  kAr
+};
+
 struct ArchiveMember {
   std::string pathname;        // as stored (UTF-8 when the archive says so; raw bytes otherwise)
   int64_t declared_size = -1;  // from the header; -1 when the format does not say
@@ -55,7 +74,8 @@ class ArchiveReader {
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
 
-  static core::Result<std::unique_ptr<ArchiveReader>> Open(std::string_view data);
+  static core::Result<std::unique_ptr<ArchiveReader>> Open(
+      std::string_view data, ArchiveFamily family = ArchiveFamily::kAny);
 
   // The next member, or nullopt at the end of the archive.
   core::Result<std::optional<ArchiveMember>> Next();

@@ -28,6 +28,34 @@ bool IsArchiveType(std::string_view short_type, std::string_view mime) {
   return mime.ends_with("+zip") || mime == "application/vnd.android.package-archive";
 }
 
+ArchiveFamily FamilyOf(std::string_view short_type) {
+  static constexpr std::array<std::pair<std::string_view, ArchiveFamily>, 17> kFamilies = {{
+      {"7z", ArchiveFamily::k7z},
+      {"rar", ArchiveFamily::kRar},
+      {"tar", ArchiveFamily::kTar},
+      {"cpio", ArchiveFamily::kCpio},
+      {"iso", ArchiveFamily::kIso9660},
+      {"cab", ArchiveFamily::kCab},
+      {"lha", ArchiveFamily::kLha},
+      {"xar", ArchiveFamily::kXar},
+      {"ar", ArchiveFamily::kAr},
+      {"deb", ArchiveFamily::kAr},
+      {"gz", ArchiveFamily::kCompressed},
+      {"bz2", ArchiveFamily::kCompressed},
+      {"xz", ArchiveFamily::kCompressed},
+      {"lzma", ArchiveFamily::kCompressed},
+      {"zst", ArchiveFamily::kCompressed},
+      {"lz4", ArchiveFamily::kCompressed},
+      {"lz", ArchiveFamily::kCompressed},
+  }};
+  for (const auto& [name, family] : kFamilies) {
+    if (name == short_type) return family;
+  }
+  if (short_type == "Z") return ArchiveFamily::kCompressed;
+  // zip and everything built on it (jar, docx, odt, epub, apk ...).
+  return ArchiveFamily::kZip;
+}
+
 bool IsMessageType(std::string_view type) {
   return type == "message/rfc822" || type == "message/global" || type == "message/news" ||
          type == "message/rfc2822";
@@ -94,12 +122,11 @@ class Session {
     return index;
   }
 
-  // Where the children of a node live: a MIME part adds its file name, a member already has it.
+  // Where the children of a node live.
   std::string ChildPrefixOf(int index) const {
     const ContentNode& node = tree_.nodes[index];
-    if (node.kind == ContentNodeKind::kPart || node.kind == ContentNodeKind::kEmbedded) {
-      return ChildPrefix(node.path, node.name);
-    }
+    // A MIME part's path is its number; members and uuencoded files already end in their name.
+    if (node.kind == ContentNodeKind::kPart) return ChildPrefix(node.path, node.name);
     return node.path;
   }
 
@@ -249,7 +276,7 @@ class Session {
 
   void ExpandArchive(int index) {
     std::string_view data = tree_.bytes(tree_.nodes[index]);
-    auto opened = ArchiveReader::Open(data);
+    auto opened = ArchiveReader::Open(data, FamilyOf(tree_.nodes[index].short_type));
     if (!opened) {
       AddAnomaly(AnomalyKind::kArchiveCorrupt, tree_.nodes[index].path,
                  fmt::format("looks like {} but does not open: {}", tree_.nodes[index].short_type,

@@ -70,6 +70,8 @@ constexpr std::array kShortTypes = std::to_array<ShortTypeEntry>({
     {"application/vnd.ms-cab-compressed", "cab"},
     {"application/x-lha", "lha"},
     {"application/x-lharc", "lha"},
+    {"application/x-lzh-compressed", "lha"},
+    {"application/x-lzh", "lha"},
     {"application/x-xar", "xar"},
     {"application/x-archive", "ar"},
     {"application/vnd.debian.binary-package", "deb"},

@@ -261,6 +261,33 @@ TEST(DecomposerTest, UuencodedFileInATextPart) {
   EXPECT_EQ(tree.bytes(*file), Eicar());
 }
 
+// RAR5 and LHA have no writer in Debian: libarchive's own samples, uuencoded in a text part.
+TEST(DecomposerTest, Rar5AndLhaSamplesInsideUuencodedText) {
+  std::string rar5 =
+      ReadBinaryFile(moat::testing::SourcePath("testdata/corpus/scanners/rar5_zip_in_rar.rar.uu"));
+  std::string lha = ReadBinaryFile(
+      moat::testing::SourcePath("testdata/corpus/scanners/lha_filename_utf16.lzh.uu"));
+  ASSERT_FALSE(rar5.empty());
+  ASSERT_FALSE(lha.empty());
+  ContentTree tree = Decompose("Subject: samples\r\nContent-Type: text/plain\r\n\r\n" + rar5 +
+                               "\r\nand\r\n" + lha);
+  const ContentNode* rar = NodeAt(tree, "1/test_read_format_rar5_zip_in_rar.rar");
+  ASSERT_NE(rar, nullptr) << Dump(tree);
+  EXPECT_EQ(rar->short_type, "rar");
+  EXPECT_EQ(rar->container_format.substr(0, 4), "RAR5") << Dump(tree);
+  // Read as the RAR it is: both members, the zip opened in turn.
+  const std::string base = "1/test_read_format_rar5_zip_in_rar.rar/payload/";
+  EXPECT_NE(NodeAt(tree, base + "real_after.txt"), nullptr) << Dump(tree);
+  EXPECT_NE(NodeAt(tree, base + "inner.zip/THIS_IS_INSIDE_THE_ZIP.txt"), nullptr) << Dump(tree);
+
+  const ContentNode* lzh = NodeAt(tree, "1/test_read_format_lha_filename_utf16.lzh");
+  ASSERT_NE(lzh, nullptr) << Dump(tree);
+  EXPECT_EQ(lzh->short_type, "lha");
+  EXPECT_TRUE(lzh->container_complete) << Dump(tree);
+  ASSERT_FALSE(lzh->children.empty()) << Dump(tree);
+  EXPECT_EQ(tree.nodes[lzh->children[0]].size, 12u);
+}
+
 TEST(DecomposerTest, MacroEnabledOfficeDocumentsAreNamedSo) {
   Workspace ws;
   ws.Shell(
