@@ -132,7 +132,8 @@ TEST_F(ArchiveReaderTest, EncryptedMembersAndHeaders) {
 
 TEST_F(ArchiveReaderTest, TruncatedDataIsCorrupt) {
   std::string tgz = Make("head -c 300000 /dev/urandom > r.bin && tar -czf r.tgz r.bin", "r.tgz");
-  auto reader = ArchiveReader::Open(tgz.substr(0, tgz.size() / 2));
+  std::string half = tgz.substr(0, tgz.size() / 2);  // the reader borrows it: keep it alive
+  auto reader = ArchiveReader::Open(half);
   ASSERT_TRUE(reader.has_value());
   ASSERT_TRUE((*reader)->Next().has_value());
   std::string data;
