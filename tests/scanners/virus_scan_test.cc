@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "scanners/decomposer.h"
@@ -221,6 +223,35 @@ TEST_F(VirusScanTest, EncryptedArchivesAreNotCleanButUnchecked) {
                                  [](const ContentNode& n) { return n.encrypted; });
     EXPECT_TRUE(encrypted) << file;
   }
+}
+
+// Workers as filterd runs them: one Decomposer per thread, one engine shared by all.
+TEST_F(VirusScanTest, WorkersInParallelShareOneEngine) {
+  TempDir work;
+  WriteBinaryFile(work.Path("eicar.com"), Eicar());
+  RunTool({"/bin/sh", "-ec", "zip -q -X e.zip eicar.com && tar -czf e.tgz eicar.com"}, work.path());
+  const std::vector<std::string> messages = {
+      MessageWith({{"e.zip", ReadBinaryFile(work.Path("e.zip"))}}),
+      MessageWith({{"e.tgz", ReadBinaryFile(work.Path("e.tgz"))}}),
+      MessageWith({{"clam.exe", ClamExe()}}),
+      MessageWith({{"notes.txt", "clean text\n", "text/plain"}}),
+  };
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      auto decomposer = Decomposer::Create();
+      for (int i = 0; i < 25; ++i) {
+        size_t which = static_cast<size_t>(i + t) % messages.size();
+        auto tree = decomposer->Decompose(messages[which]);
+        VirusScanReport report = ScanContentTree(**engine_, *tree, messages[which]);
+        bool should_be_infected = which != 3;
+        if (report.infected() != should_be_infected || !report.failures.empty()) ++wrong;
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(VirusScanTest, ClamavsOwnLimitsAreLimitEventsNotClean) {
