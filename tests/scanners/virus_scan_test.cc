@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "scanners/decomposer.h"
 #include "tests/scanners/fixtures.h"
