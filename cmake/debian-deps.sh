@@ -16,6 +16,7 @@ MOAT_RUN_PACKAGES=(openssl swaks)
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl dnsmasq-base
   clamav clamav-testfiles spamassassin zip unzip p7zip-full gcab xz-utils bzip2 zstd
+  libarchive-tools lz4
 )
 
 moat_missing_packages() {

@@ -1,0 +1,64 @@
+// file_type.h - the true type of a piece of content, from its bytes (libmagic).
+//
+// Attachment names and declared Content-Types are chosen by the sender; the detected type is
+// what the bytes are. A ".pdf" that starts with a Windows PE header is detected as
+// "application/vnd.microsoft.portable-executable" with short type "exe", whatever it is called.
+//
+// Short types are the small vocabulary the banned-attachment rules match on: exe, dll, elf,
+// macho, script, pdf, doc, docm, docx, xls, xlsm, xlsx, ppt, pptm, pptx, rtf, zip, 7z, rar, tar,
+// cpio, iso, cab, lha, xar, ar, gz, bz2, xz, lzma, zst, lz4, arj, chm, eml, html, txt, image,
+// data, empty, ... (ShortTypeFor() holds the full table; unknown types map to their MIME
+// subtype without an "x-" prefix).
+//
+// Thread safety: a FileTypeDetector owns libmagic handles (magic_t), which are NOT thread-safe.
+// Give each worker thread its own detector (the Decomposer owns one and is itself per worker).
+// Creating one costs a few milliseconds (it maps the compiled magic database).
+//
+// Errors: Create() fails with kIo when the magic database cannot be loaded (libmagic-mgc not
+// installed). Detect() fails with kTempFail when libmagic gives up on a buffer; callers record
+// that and treat the type as unknown rather than as harmless.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace moat::scanners {
+
+struct FileType {
+  std::string mime_type;    // "application/pdf", "application/vnd.microsoft.portable-executable"
+  std::string short_type;   // "pdf", "exe", "dll", ...
+  std::string description;  // libmagic's text ("PE32 executable (DLL) ..."); only when consulted
+};
+
+// The short type for a MIME type as libmagic reports it; `description` (libmagic's text output)
+// refines PE (exe vs dll) and OLE2 compound files (doc, xls, ppt, msi, msg).
+std::string ShortTypeFor(std::string_view mime_type, std::string_view description = {});
+
+// True when libmagic's MIME type needs the description to choose a short type.
+bool NeedsDescription(std::string_view mime_type);
+
+class FileTypeDetector {
+ public:
+  // How many leading bytes libmagic looks at: enough for ISO 9660 (32 KiB in) and tar headers;
+  // libmagic cost grows with it (text classification reads every byte).
+  static constexpr size_t kDefaultInspectBytes = 64 * 1024;
+
+  static core::Result<FileTypeDetector> Create(size_t inspect_bytes = kDefaultInspectBytes);
+
+  FileTypeDetector(FileTypeDetector&&) noexcept;
+  FileTypeDetector& operator=(FileTypeDetector&&) noexcept;
+  ~FileTypeDetector();
+
+  core::Result<FileType> Detect(std::string_view bytes);
+
+ private:
+  struct Handles;
+  explicit FileTypeDetector(std::unique_ptr<Handles> handles, size_t inspect_bytes);
+  std::unique_ptr<Handles> handles_;
+  size_t inspect_bytes_;
+};
+
+}  // namespace moat::scanners

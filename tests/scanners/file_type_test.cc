@@ -1,0 +1,124 @@
+// Tests for scanners/file_type: libmagic detection from bytes and the short-type vocabulary.
+#include "scanners/file_type.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/scanners/fixtures.h"
+
+namespace moat::scanners {
+namespace {
+
+using testing::ClamExe;
+using testing::kClamTestFiles;
+using testing::ReadBinaryFile;
+
+FileType Detect(std::string_view bytes) {
+  auto detector = FileTypeDetector::Create();
+  EXPECT_TRUE(detector.has_value());
+  auto type = detector->Detect(bytes);
+  EXPECT_TRUE(type.has_value());
+  return type ? *type : FileType{};
+}
+
+TEST(ShortTypeTest, Table) {
+  struct Case {
+    const char* mime;
+    const char* description;
+    const char* short_type;
+  };
+  const Case cases[] = {
+      {"application/vnd.microsoft.portable-executable", "PE32 executable (GUI) Intel 80386", "exe"},
+      {"application/vnd.microsoft.portable-executable", "PE32 executable (DLL) (GUI) Intel", "dll"},
+      {"application/x-dosexec", "MS-DOS executable", "exe"},
+      {"application/x-executable", "", "elf"},
+      {"application/x-pie-executable", "", "elf"},
+      {"application/x-sharedlib", "", "elf"},
+      {"application/pdf", "", "pdf"},
+      {"application/msword", "", "doc"},
+      {"application/vnd.ms-excel", "", "xls"},
+      {"application/vnd.ms-word.document.macroEnabled.12", "", "docm"},
+      {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "", "docx"},
+      {"application/CDFV2", "Composite Document File V2 Document, Microsoft Excel", "xls"},
+      {"application/x-ole-storage", "Composite Document File V2 Document, MSI Installer", "msi"},
+      {"application/x-ole-storage", "Composite Document File V2 Document", "ole"},
+      {"application/zip", "", "zip"},
+      {"application/x-7z-compressed", "", "7z"},
+      {"application/x-rar", "", "rar"},
+      {"application/vnd.rar", "", "rar"},
+      {"application/x-iso9660-image", "", "iso"},
+      {"application/vnd.ms-cab-compressed", "", "cab"},
+      {"application/gzip", "", "gz"},
+      {"application/x-xz", "", "xz"},
+      {"application/zstd", "", "zst"},
+      {"text/x-shellscript", "", "script"},
+      {"text/x-script.python", "", "script"},
+      {"text/x-msdos-batch", "", "script"},
+      {"application/javascript", "", "script"},
+      {"text/html", "", "html"},
+      {"text/plain", "", "txt"},
+      {"text/x-c", "", "txt"},
+      {"message/rfc822", "", "eml"},
+      {"image/png", "", "png"},
+      {"image/webp", "", "image"},
+      {"application/octet-stream", "", "data"},
+      {"application/x-foo-bar", "", "foo-bar"},
+      {"", "", "data"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ShortTypeFor(c.mime, c.description), c.short_type)
+        << c.mime << " / " << c.description;
+  }
+}
+
+TEST(FileTypeTest, DetectsFromBytesNotNames) {
+  FileType exe = Detect(ClamExe());
+  EXPECT_EQ(exe.mime_type, "application/vnd.microsoft.portable-executable");
+  EXPECT_EQ(exe.short_type, "exe");
+  EXPECT_NE(exe.description.find("PE32"), std::string::npos);
+
+  EXPECT_EQ(Detect("%PDF-1.4\n1 0 obj\n<<>>\nendobj\n").short_type, "pdf");
+  EXPECT_EQ(Detect("#!/bin/sh\necho hello\n").short_type, "script");
+  EXPECT_EQ(Detect("just words\n").short_type, "txt");
+  EXPECT_EQ(Detect("").short_type, "empty");
+  EXPECT_EQ(Detect(ReadBinaryFile("/bin/true")).short_type, "elf");
+}
+
+TEST(FileTypeTest, ClamavTestFilesByTheirBytes) {
+  const std::pair<const char*, const char*> expected[] = {
+      {"clam.exe", "exe"},     {"clam-upx.exe", "exe"},    {"clam.zip", "zip"},
+      {"clam.7z", "7z"},       {"clam.cab", "cab"},        {"clam.tar.gz", "gz"},
+      {"clam.exe.bz2", "bz2"}, {"clam.pdf", "pdf"},        {"clam.ole.doc", "doc"},
+      {"clam.ppt", "ppt"},     {"clam.newc.cpio", "cpio"}, {"clam.arj", "arj"},
+      {"clam.chm", "chm"},     {"clam.mail", "eml"},       {"clam.exe.html", "html"},
+      {"clam.exe.rtf", "rtf"}, {"clam.tnef", "tnef"},      {"clam.exe.szdd", "szdd"},
+  };
+  auto detector = FileTypeDetector::Create();
+  ASSERT_TRUE(detector.has_value());
+  for (const auto& [file, short_type] : expected) {
+    auto type = detector->Detect(ReadBinaryFile(std::string(kClamTestFiles) + "/" + file));
+    ASSERT_TRUE(type.has_value()) << file;
+    EXPECT_EQ(type->short_type, short_type) << file << " is " << type->mime_type;
+  }
+}
+
+TEST(FileTypeTest, OneDetectorPerThread) {
+  std::string exe = ClamExe();
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto detector = FileTypeDetector::Create();
+      for (int i = 0; i < 200; ++i) {
+        auto type = detector->Detect(i % 2 == 0 ? std::string_view(exe) : "plain text\n");
+        if (!type || type->short_type != (i % 2 == 0 ? "exe" : "txt")) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace moat::scanners
