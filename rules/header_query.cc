@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "rules/address_parser.h"
+#include "rules/received_parser.h"
 #include "rules/uri_extractor.h"
 
 namespace moat::rules {
@@ -206,6 +207,9 @@ core::Result<HeaderQuery> ParseHeaderQuery(std::string_view spec) {
   if (q.name.empty()) return core::Fail(core::ErrorCode::kInvalid, "missing header name");
   if (q.name == "ALL") {
     q.special = HeaderQuery::Special::kAll;
+  } else if (q.name == "ALL-TRUSTED" || q.name == "ALL-UNTRUSTED" || q.name == "ALL-INTERNAL" ||
+             q.name == "ALL-EXTERNAL") {
+    q.special = HeaderQuery::Special::kAllRange;
   } else if (q.lower_name == "tocc") {
     q.special = HeaderQuery::Special::kToCc;
   } else if (q.name == "MESSAGEID") {
@@ -225,8 +229,25 @@ HeaderIndex IndexHeaders(const MessageView& view) {
   return index;
 }
 
+std::vector<std::string> ReceivedLines(const MessageView& view, const HeaderIndex& index) {
+  std::vector<std::string> lines;
+  if (auto it = index.find("received"); it != index.end()) {
+    for (size_t i : it->second) lines.push_back(view.headers[i].decoded);
+  }
+  for (const char* name : {"x-yahoo-post-ip", "x-originating-ip", "x-apparently-from", "x-senderip"}) {
+    auto it = index.find(name);
+    if (it == index.end()) continue;
+    // get_header() in scalar context: the last such field.
+    if (auto ip = FindIpv4(view.headers[it->second.back()].decoded)) {
+      lines.push_back("from X-Originating-IP: " + *ip);
+    }
+  }
+  return lines;
+}
+
 std::optional<std::string> HeaderValue(const MessageView& view, const HeaderIndex& index,
-                                       const HeaderQuery& q, const UriContext* uris) {
+                                       const HeaderQuery& q, const UriContext* uris,
+                                       const RelayPath* relays) {
   std::vector<std::string> results;
   bool need_raw = q.addr || q.display_name;
   switch (q.special) {
@@ -252,13 +273,60 @@ std::optional<std::string> HeaderValue(const MessageView& view, const HeaderInde
       if (all.empty()) return std::nullopt;
       return all;
     }
+    case HeaderQuery::Special::kAllRange: {
+      if (relays == nullptr) return std::nullopt;
+      std::vector<std::string> fields;
+      if (q.raw) {
+        const std::string& block = view.header_block;
+        size_t pos = 0;
+        while (pos < block.size()) {
+          size_t nl = block.find('\n', pos);
+          size_t end = nl == std::string::npos ? block.size() : nl + 1;
+          std::string_view line(block.data() + pos, end - pos);
+          pos = end;
+          if (line == "\n" || line == "\r\n") continue;
+          if ((line.front() == ' ' || line.front() == '\t') && !fields.empty()) {
+            fields.back().append(line);
+          } else {
+            fields.emplace_back(line);
+          }
+        }
+      } else {
+        for (const HeaderField& h : view.headers) fields.push_back(h.name + ": " + h.decoded + "\n");
+      }
+      std::optional<int> start, end;
+      if (q.name == "ALL-TRUSTED") end = relays->last_trusted_index + 1;
+      if (q.name == "ALL-INTERNAL") end = relays->last_internal_index + 1;
+      if (q.name == "ALL-UNTRUSTED") start = relays->last_trusted_index + 1;
+      if (q.name == "ALL-EXTERNAL") start = relays->last_internal_index + 1;
+      std::string joined;
+      int current = -1;
+      for (const std::string& field : fields) {
+        if (field.size() >= 9 && Lower(std::string_view(field).substr(0, 9)) == "received:") ++current;
+        if ((!start || *start <= current) && (!end || current < *end)) {
+          joined += field;
+        } else if (end && current == *end) {
+          joined += field;
+          break;
+        }
+      }
+      if (joined.empty()) return std::nullopt;
+      return joined;
+    }
     case HeaderQuery::Special::kEnvelopeFrom: {
       auto envelope = view.envelope_from ? view.envelope_from : GuessEnvelopeFrom(view, index);
       if (envelope) results.push_back(*envelope);
       break;
     }
-    case HeaderQuery::Special::kRelays:
+    case HeaderQuery::Special::kRelays: {
+      if (relays == nullptr) return std::nullopt;
+      std::string_view which = std::string_view(q.lower_name).substr(14);
+      if (which == "trusted") return relays->trusted_text;
+      if (which == "untrusted") return relays->untrusted_text;
+      if (which == "internal") return relays->internal_text;
+      if (which == "external") return relays->external_text;
       return std::nullopt;
+    }
     case HeaderQuery::Special::kToCc:
       for (const char* name : {"to", "cc"}) {
         for (auto& v : FieldValues(view, index, name, q.raw, true)) results.push_back(std::move(v));

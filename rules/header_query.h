@@ -7,12 +7,13 @@
 //   :first / :last  only the topmost / bottommost field
 //   :host / :domain the host of the (address) value / its registrable domain
 //   :ip / :revip    the first IP address in the value / reversed
-//   ALL             all fields "Name: value\n" (decoded), ALL:raw as sent
+//   ALL             all fields "Name: value\n" (decoded), ALL:raw as sent; ALL-TRUSTED,
+//                   ALL-UNTRUSTED, ALL-INTERNAL, ALL-EXTERNAL: the fields added by those relays
 //   ToCc            To and Cc; MESSAGEID: X-Message-Id, Resent-Message-Id,
 //                   X-Original-Message-ID and Message-Id; EnvelopeFrom: the MAIL FROM address
 //                   (or, without an envelope, X-Envelope-From / Envelope-Sender / Return-Path
 //                   when no Received line precedes them, as SpamAssassin guesses)
-//   X-Spam-Relays-* SpamAssassin's Received-header analysis; not provided (no value).
+//   X-Spam-Relays-* SpamAssassin's Received-header analysis (received_parser.h).
 // HeaderValue() joins the selected values as SpamAssassin does (newline-separated) and returns
 // nullopt when nothing is selected (the rule then sees "" or its [if-unset: ...] text).
 //
@@ -33,7 +34,7 @@ namespace moat::rules {
 class UriContext;
 
 struct HeaderQuery {
-  enum class Special { kNone, kAll, kToCc, kMessageId, kEnvelopeFrom, kRelays };
+  enum class Special { kNone, kAll, kAllRange, kToCc, kMessageId, kEnvelopeFrom, kRelays };
   std::string name;        // as written in the rule (case kept for reports)
   std::string lower_name;  // for lookups
   Special special = Special::kNone;
@@ -49,7 +50,16 @@ core::Result<HeaderQuery> ParseHeaderQuery(std::string_view spec);
 using HeaderIndex = std::unordered_map<std::string, std::vector<size_t>>;
 HeaderIndex IndexHeaders(const MessageView& view);
 
+struct RelayPath;
+
+// `relays` is the message's relay analysis (received_parser.h), needed for X-Spam-Relays-*;
+// without it those pseudo-headers have no value.
 std::optional<std::string> HeaderValue(const MessageView& view, const HeaderIndex& index,
-                                       const HeaderQuery& query, const UriContext* uris);
+                                       const HeaderQuery& query, const UriContext* uris,
+                                       const RelayPath* relays = nullptr);
+
+// The Received values (plus SpamAssassin's originating_ip_headers) in the form
+// received_parser.h's AnalyzeRelays() takes.
+std::vector<std::string> ReceivedLines(const MessageView& view, const HeaderIndex& index);
 
 }  // namespace moat::rules

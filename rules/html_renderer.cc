@@ -134,6 +134,7 @@ class Renderer {
     for (const Chunk& c : chunks_) out.text += c.text;
     out.links = std::move(links_);
     out.link_tags = std::move(link_tags_);
+    out.tags = std::move(tags_);
     return out;
   }
 
@@ -167,6 +168,7 @@ class Renderer {
   }
 
   void Tag(const std::string& tag, const Attributes& attrs, bool start) {
+    tags_.insert(tag);
     int& inside = inside_[tag];
     inside += start ? 1 : -1;
     if (inside < 0) inside = 0;
@@ -320,6 +322,7 @@ class Renderer {
   }
 
   std::vector<Chunk> chunks_;
+  std::set<std::string> tags_;
   std::map<std::string, int> inside_;
   std::vector<std::string> links_;
   std::vector<std::string> link_tags_;
@@ -674,7 +677,9 @@ HtmlRendering RenderHtml(std::string_view html) {
   std::string prepared = Preprocess(html);
   Renderer renderer;
   Tokenizer(prepared, renderer).Run();
-  return renderer.Finish();
+  HtmlRendering out = renderer.Finish();
+  for (char c : html) out.length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return out;
 }
 
 }  // namespace moat::rules

@@ -21,6 +21,7 @@
 // Input and output are UTF-8 (or any ASCII-compatible bytes). Pure, thread-safe; linear time.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ struct HtmlRendering {
   std::string text;
   std::vector<std::string> links;      // in document order, duplicates kept
   std::vector<std::string> link_tags;  // the tag of each link ("a", "img", "form", ...)
+  std::set<std::string> tags;          // every tag name seen, opening or closing (lower-case)
+  size_t length = 0;                   // characters of HTML source (HTML.pm's "length")
 };
 
 HtmlRendering RenderHtml(std::string_view html);

@@ -224,6 +224,7 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
   view.envelope_from = message.envelope_from;
   view.envelope_recipients = message.envelope_recipients;
   view.auth = message.auth;
+  view.body_size = message.raw.size() - std::min(body_offset, message.raw.size());
 
   std::string subject = "\n";
   for (const HeaderField& h : view.headers) {
@@ -233,6 +234,14 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
   std::string text;
   std::vector<std::string> html_links;
   for (const LeafPart& part : message.parts) {
+    std::string declared = part.content_type.empty() ? "text/plain" : Lower(part.content_type);
+    if (declared == "text/html") {
+      ++view.text_html_parts;
+    } else if (declared.starts_with("text")) {
+      ++view.text_other_parts;
+    }
+  }
+  for (const LeafPart& part : message.parts) {
     if (!text.empty()) text += '\n';
     std::string type = EffectiveType(part);
     if (type != "text/plain" && type != "text/html") continue;
@@ -241,6 +250,7 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
     std::string rendered;
     if (type == "text/html" && !decoded.empty()) {
       HtmlRendering html = RenderHtml(decoded);
+      view.html_parts.push_back({std::move(html.tags), html.length});
       rendered = std::move(html.text);
       for (std::string& link : html.links) html_links.push_back(std::move(link));
     } else {

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,12 @@ struct AuthenticationResults {
   std::optional<std::string> dmarc;    // "pass", "reject", "quarantine", "none", or "missing"
 };
 
+// What SpamAssassin's HTML and MIME eval functions look at.
+struct HtmlPartInfo {
+  std::set<std::string> tags;  // tag names seen
+  size_t length = 0;           // characters of HTML source
+};
+
 struct MessageView {
   std::vector<HeaderField> headers;
   std::string header_block;  // the raw header section, up to the blank line (for ALL:raw)
@@ -68,6 +75,11 @@ struct MessageView {
   std::string full;
   std::vector<std::string> uris;
   AuthenticationResults auth;
+  // Metadata for eval: rules.
+  size_t body_size = 0;                  // bytes after the header section
+  std::vector<HtmlPartInfo> html_parts;  // one per text/html part rendered
+  size_t text_html_parts = 0;            // leaf parts of type text/html
+  size_t text_other_parts = 0;           // other text/* leaf parts
 };
 
 // One leaf MIME part, as the adapter hands it over.

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <limits>
 #include <unordered_map>
 
 #include "rules/address_parser.h"
+#include "rules/received_parser.h"
 
 namespace moat::rules {
 
@@ -94,9 +96,11 @@ class Run {
   }
 
   void Headers() {
-    HeaderIndex index = IndexHeaders(view_);
     for (const auto& [query, members] : set_.header_groups()) {
-      std::optional<std::string> value = HeaderValue(view_, index, query, set_.uri_context());
+      bool needs_relays = query.special == HeaderQuery::Special::kRelays ||
+                          query.special == HeaderQuery::Special::kAllRange;
+      std::optional<std::string> value = HeaderValue(view_, Index(), query, set_.uri_context(),
+                                                     needs_relays ? Relays() : nullptr);
       for (int32_t r : members) {
         const Rule& rule = set_.rules()[static_cast<size_t>(r)];
         if (rule.header_exists) {
@@ -175,8 +179,8 @@ class Run {
     }
   }
 
-  std::string AuthorDomain() const {
-    HeaderIndex index = IndexHeaders(view_);
+  std::string AuthorDomain() {
+    const HeaderIndex& index = Index();
     auto it = index.find("from");
     if (it == index.end()) return {};
     for (const ParsedAddress& a : ParseHeaderAddresses(view_.headers[it->second.back()].raw)) {
@@ -191,7 +195,110 @@ class Run {
     return {};
   }
 
-  bool EvalHit(const Rule& rule) const {
+  // The first value of get(spec) in scalar context ("" when none).
+  std::string First(const std::string& spec) {
+    auto query = ParseHeaderQuery(spec);
+    if (!query) return {};
+    auto value = HeaderValue(view_, Index(), *query, set_.uri_context(), Relays());
+    if (!value) return {};
+    std::string v = *value;
+    if (size_t nl = v.find('\n'); nl != std::string::npos) v.resize(nl);
+    return v;
+  }
+
+  const HeaderIndex& Index() {
+    if (!index_) index_ = IndexHeaders(view_);
+    return *index_;
+  }
+
+  const RelayPath* Relays() {
+    if (!relays_) relays_ = AnalyzeRelays(ReceivedLines(view_, Index()));
+    return &*relays_;
+  }
+
+  static std::string LowerCopy(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  }
+
+  bool LocalEval(const Rule& rule) {
+    const auto& args = rule.eval_args;
+    switch (rule.eval) {
+      case EvalFunction::kBodyLength:
+        return static_cast<double>(view_.body_size) <= std::atof(args[0].c_str());
+      case EvalFunction::kNoRelays: {
+        const RelayPath* r = Relays();
+        return r->trusted.empty() && r->untrusted.empty() && r->unparseable == 0;
+      }
+      case EvalFunction::kGatedThroughReceivedRemover: {
+        auto get = [&](const char* name) -> std::optional<std::string> {
+          auto q = ParseHeaderQuery(name);
+          return HeaderValue(view_, Index(), *q, set_.uri_context(), nullptr);
+        };
+        if (auto list = get("Mailing-List")) {
+          static const core::Regex kEzmlm = *core::Regex::Compile(R"((?m)^contact \S+\@\S+\; run by ezmlm$)");
+          static const core::Regex kDlto = *core::Regex::Compile(R"((?m)^mailing list \S+\@\S+)");
+          static const core::Regex kQmail =
+              *core::Regex::Compile(R"(qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+)");
+          if (kEzmlm.Matches(*list).value_or(false)) {
+            std::string dlto = get("Delivered-To").value_or("");
+            std::string rcvd = get("Received").value_or("");
+            if (kDlto.Matches(dlto).value_or(false) && kQmail.Matches(rcvd).value_or(false)) return true;
+          }
+        }
+        auto rcvd = get("Received");
+        if (!rcvd) return true;
+        static const core::Regex kMsn = *core::Regex::Compile(R"(from groups\.msn\.com \(\S+\.msn\.com )");
+        return kMsn.Matches(*rcvd).value_or(false);
+      }
+      case EvalFunction::kEnvAndHeaderFromMatch:
+        return LowerCopy(First("EnvelopeFrom:addr")) == LowerCopy(First("From:addr"));
+      case EvalFunction::kEqualFromDomains: {
+        auto domain = [](const std::string& addr) {
+          size_t at = addr.rfind('@');
+          if (at == std::string::npos) return std::string();
+          std::string d = addr.substr(at + 1);
+          // s/^.+\.([^\.]+\.[^\.]+)$/$1/: keep the last two labels.
+          size_t last = d.rfind('.');
+          if (last != std::string::npos && last > 0) {
+            size_t before = d.rfind('.', last - 1);
+            if (before != std::string::npos && before > 0) d.erase(0, before + 1);
+          }
+          return d;
+        };
+        std::string from = domain(First("From:addr"));
+        if (from.empty()) return false;
+        std::string env = domain(First("EnvelopeFrom:addr"));
+        if (env.empty()) return false;
+        return LowerCopy(from) != LowerCopy(env);
+      }
+      case EvalFunction::kHtmlTagExists:
+        return std::any_of(view_.html_parts.begin(), view_.html_parts.end(),
+                           [&](const HtmlPartInfo& h) { return h.tags.count(args[0]) > 0; });
+      case EvalFunction::kHtmlMessage:
+        return !view_.html_parts.empty();
+      case EvalFunction::kHtmlLengthRange: {
+        double min = std::atof(args[1].c_str());
+        bool unbounded = args.size() < 3 || args[2] == "inf";
+        double max = unbounded ? 0 : std::atof(args[2].c_str());
+        return std::any_of(view_.html_parts.begin(), view_.html_parts.end(), [&](const HtmlPartInfo& h) {
+          double v = static_cast<double>(h.length);
+          return unbounded ? v > min : (v > min && v <= max);
+        });
+      }
+      case EvalFunction::kMimeHtml:
+      case EvalFunction::kMimeHtmlOnly: {
+        std::string ctype = LowerCopy(First("Content-Type"));
+        if (ctype.starts_with("text/html")) return true;
+        if (rule.eval == EvalFunction::kMimeHtml) return view_.text_html_parts > 0;
+        return view_.text_html_parts > 0 && view_.text_other_parts == 0;
+      }
+      default:
+        return false;
+    }
+  }
+
+  bool EvalHit(const Rule& rule) {
     const AuthenticationResults& auth = view_.auth;
     auto domain_ok = [&](const std::string& d) {
       if (rule.eval_args.empty()) return true;
@@ -241,6 +348,7 @@ class Run {
       case EvalFunction::kDmarcNone: return auth.dmarc == "none";
       case EvalFunction::kDmarcMissing: return auth.dmarc == "missing";
       case EvalFunction::kNone: return false;
+      default: return LocalEval(rule);
     }
     return false;
   }
@@ -303,6 +411,8 @@ class Run {
 
   const RuleSet& set_;
   const MessageView& view_;
+  std::optional<HeaderIndex> index_;
+  std::optional<RelayPath> relays_;
   std::vector<double> values_;
   std::vector<Where> where_;
   Evaluation out_;

@@ -209,7 +209,16 @@ bool ParseEvalCall(std::string_view text, std::string* function, std::vector<std
   return true;
 }
 
-EvalFunction LookupEval(std::string_view name) {
+EvalFunction LookupEval(std::string_view name, const std::vector<std::string>& args) {
+  // Functions whose meaning depends on an argument are only run for the arguments implemented.
+  if (name == "check_body_length") return args.size() == 1 ? EvalFunction::kBodyLength : EvalFunction::kNone;
+  if (name == "html_tag_exists") return args.size() == 1 ? EvalFunction::kHtmlTagExists : EvalFunction::kNone;
+  if (name == "html_test") {
+    return args.size() == 1 && args[0] == "html" ? EvalFunction::kHtmlMessage : EvalFunction::kNone;
+  }
+  if (name == "html_range") {
+    return args.size() >= 2 && args[0] == "length" ? EvalFunction::kHtmlLengthRange : EvalFunction::kNone;
+  }
   static const std::unordered_map<std::string_view, EvalFunction> kEvals = {
       {"check_dkim_signed", EvalFunction::kDkimSigned},
       {"check_dkim_valid", EvalFunction::kDkimValid},
@@ -233,6 +242,12 @@ EvalFunction LookupEval(std::string_view name) {
       {"check_dmarc_quarantine", EvalFunction::kDmarcQuarantine},
       {"check_dmarc_none", EvalFunction::kDmarcNone},
       {"check_dmarc_missing", EvalFunction::kDmarcMissing},
+      {"check_no_relays", EvalFunction::kNoRelays},
+      {"gated_through_received_hdr_remover", EvalFunction::kGatedThroughReceivedRemover},
+      {"check_for_matching_env_and_hdr_from", EvalFunction::kEnvAndHeaderFromMatch},
+      {"check_equal_from_domains", EvalFunction::kEqualFromDomains},
+      {"check_for_mime_html", EvalFunction::kMimeHtml},
+      {"check_for_mime_html_only", EvalFunction::kMimeHtmlOnly},
   };
   auto it = kEvals.find(name);
   return it == kEvals.end() ? EvalFunction::kNone : it->second;
@@ -344,7 +359,7 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
                                      def.definition));
         continue;
       }
-      rule.eval = LookupEval(function);
+      rule.eval = LookupEval(function, args);
       if (rule.eval == EvalFunction::kNone) continue;  // counted as unsupported by the reader
       rule.eval_args = std::move(args);
       ++supported_evals[fmt::format("{} eval", RuleKindName(def.kind))];
@@ -524,7 +539,7 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
         std::string function;
         std::vector<std::string> args;
         if (ParseEvalCall(std::string_view(line.text).substr(open + 5), &function, &args) &&
-            LookupEval(function) != EvalFunction::kNone) {
+            LookupEval(function, args) != EvalFunction::kNone) {
           continue;
         }
       }

@@ -47,6 +47,10 @@ enum class EvalFunction {
   kSpfHeloPass, kSpfHeloNeutral, kSpfHeloNone, kSpfHeloFail, kSpfHeloSoftFail,
   kSpfHeloPermError, kSpfHeloTempError,
   kDmarcPass, kDmarcReject, kDmarcQuarantine, kDmarcNone, kDmarcMissing,
+  // Local (no network) checks of SpamAssassin's HeaderEval, BodyEval, RelayEval, MIMEEval and
+  // HTMLEval plugins.
+  kBodyLength, kNoRelays, kGatedThroughReceivedRemover, kEnvAndHeaderFromMatch,
+  kEqualFromDomains, kHtmlTagExists, kHtmlMessage, kHtmlLengthRange, kMimeHtml, kMimeHtmlOnly,
 };
 
 struct Rule {
