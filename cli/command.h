@@ -33,5 +33,7 @@ struct CommandExit {
 void RegisterCheckConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
+// `moat rules lint|test` (cli/rules_command.cc; its message adapter is in cli/rules_command.h).
+void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli
