@@ -183,6 +183,7 @@ std::optional<std::string> FindHost(const std::string& line, bool from_addr,
 
 core::Result<HeaderQuery> ParseHeaderQuery(std::string_view spec) {
   HeaderQuery q;
+  q.spec = std::string(spec);
   std::string_view rest = spec;
   size_t colon = rest.find(':');
   q.name = std::string(rest.substr(0, colon));

@@ -35,7 +35,8 @@ class UriContext;
 
 struct HeaderQuery {
   enum class Special { kNone, kAll, kAllRange, kToCc, kMessageId, kEnvelopeFrom, kRelays };
-  std::string name;        // as written in the rule (case kept for reports)
+  std::string spec;        // the whole left-hand side as written ("From:addr")
+  std::string name;        // the header name as written (case kept for reports)
   std::string lower_name;  // for lookups
   Special special = Special::kNone;
   bool raw = false, addr = false, display_name = false, host = false, domain = false,

@@ -106,7 +106,7 @@ class Run {
         if (rule.header_exists) {
           if (value) {
             values_[static_cast<size_t>(r)] = 1;
-            where_[static_cast<size_t>(r)] = {"header " + query.name, "exists"};
+            where_[static_cast<size_t>(r)] = {"header " + query.spec, "exists"};
           }
           continue;
         }
@@ -124,11 +124,11 @@ class Run {
         if (n > 0) {
           values_[static_cast<size_t>(r)] = n;
           if (rule.header_negate) {
-            where_[static_cast<size_t>(r)] = {"header " + query.name,
+            where_[static_cast<size_t>(r)] = {"header " + query.spec,
                                               value ? Excerpt(*value, 0, kExcerptMatch)
                                                     : std::string("(absent)")};
           } else {
-            Note(r, "header " + query.name, subject);
+            Note(r, "header " + query.spec, subject);
           }
         }
       }

@@ -513,8 +513,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
       continue;
     }
     rule.regex = std::move(*compiled);
-    if (def.kind == RuleKind::kBody || def.kind == RuleKind::kRawbody ||
-        def.kind == RuleKind::kFull) {
+    if (options.prefilter && (def.kind == RuleKind::kBody || def.kind == RuleKind::kRawbody ||
+                              def.kind == RuleKind::kFull)) {
       if (auto literals = RequiredLiterals(perl.pattern, perl.modifiers)) {
         // Stash the literal texts in eval_args until the matcher is built below.
         rule.eval_args = std::move(*literals);

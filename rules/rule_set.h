@@ -88,6 +88,7 @@ struct LoadOptions {
   ReadOptions read;
   int score_set = 0;  // 0..3
   RegexLimits limits;
+  bool prefilter = true;  // literal prefilter for body/rawbody/full (off only to test it)
 };
 
 struct LoadReport {
