@@ -15,7 +15,8 @@ MOAT_RUN_PACKAGES=(openssl swaks)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix python3 python3-dkim opendkim-tools libmail-dkim-perl dnsmasq-base
-  clamav clamav-testfiles spamassassin zip unzip p7zip-full gcab xz-utils bzip2 zstd
+  clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full gcab xz-utils
+  bzip2 zstd
 )
 
 moat_missing_packages() {

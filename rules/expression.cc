@@ -1,6 +1,7 @@
 // expression.cc - tokenizer, precedence-climbing parser and evaluator for meta/if expressions.
 #include "rules/expression.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -27,9 +28,74 @@ struct Expression::Node {
   std::unique_ptr<Node> a, b, c;
 };
 
+// A postfix program over a stack of doubles, with jumps for && || and ?:.
+struct Expression::Program {
+  enum class Code : uint8_t {
+    kConst, kName, kNot, kNegate, kBinary, kJumpIfFalseKeep, kJumpIfTrueKeep, kJumpIfFalsePop,
+    kJump, kPop
+  };
+  struct Instr {
+    Code code;
+    Op op = Op::kOr;
+    uint32_t arg = 0;  // name index or jump target
+    double value = 0;
+  };
+  std::vector<Instr> code;
+  size_t max_stack = 0;
+};
+
 namespace {
 
 using Node = Expression::Node;
+using Program = Expression::Program;
+
+// Compiles a tree without calls; returns false if it has a call.
+bool CompileNode(const Node& n, Program& p, size_t depth) {
+  using C = Program::Code;
+  p.max_stack = std::max(p.max_stack, depth + 1);
+  switch (n.kind) {
+    case Node::Kind::kNumber:
+      p.code.push_back({C::kConst, Op::kOr, 0, n.number});
+      return true;
+    case Node::Kind::kName:
+      p.code.push_back({C::kName, Op::kOr, static_cast<uint32_t>(n.name), 0});
+      return true;
+    case Node::Kind::kCall:
+      return false;
+    case Node::Kind::kNot:
+    case Node::Kind::kNegate:
+      if (!CompileNode(*n.a, p, depth)) return false;
+      p.code.push_back({n.kind == Node::Kind::kNot ? C::kNot : C::kNegate, Op::kOr, 0, 0});
+      return true;
+    case Node::Kind::kTernary: {
+      if (!CompileNode(*n.a, p, depth)) return false;
+      size_t to_else = p.code.size();
+      p.code.push_back({C::kJumpIfFalsePop, Op::kOr, 0, 0});
+      if (!CompileNode(*n.b, p, depth)) return false;
+      size_t to_end = p.code.size();
+      p.code.push_back({C::kJump, Op::kOr, 0, 0});
+      p.code[to_else].arg = static_cast<uint32_t>(p.code.size());
+      if (!CompileNode(*n.c, p, depth)) return false;
+      p.code[to_end].arg = static_cast<uint32_t>(p.code.size());
+      return true;
+    }
+    case Node::Kind::kBinary:
+      break;
+  }
+  if (n.op == Op::kAnd || n.op == Op::kOr) {
+    if (!CompileNode(*n.a, p, depth)) return false;
+    size_t jump = p.code.size();
+    p.code.push_back({n.op == Op::kAnd ? C::kJumpIfFalseKeep : C::kJumpIfTrueKeep, Op::kOr, 0, 0});
+    p.code.push_back({C::kPop, Op::kOr, 0, 0});
+    if (!CompileNode(*n.b, p, depth)) return false;
+    p.code[jump].arg = static_cast<uint32_t>(p.code.size());
+    return true;
+  }
+  if (!CompileNode(*n.a, p, depth)) return false;
+  if (!CompileNode(*n.b, p, depth + 1)) return false;
+  p.code.push_back({C::kBinary, n.op, 0, 0});
+  return true;
+}
 
 struct Token {
   enum class Kind { kNumber, kName, kOp, kLParen, kRParen, kEnd };
@@ -338,8 +404,11 @@ Result<Expression> ParseExpression(std::string_view text, bool allow_calls) {
   Parser parser(std::move(*tokens), allow_calls);
   auto root = parser.ParseAll();
   if (!root) return Fail(root.error());
-  return Expression(std::shared_ptr<const Node>(std::move(*root)), parser.TakeNames(),
-                    std::string(text));
+  std::shared_ptr<const Node> tree(std::move(*root));
+  auto program = std::make_shared<Program>();
+  std::shared_ptr<const Program> compiled;
+  if (CompileNode(*tree, *program, 0)) compiled = std::move(program);
+  return Expression(std::move(tree), std::move(compiled), parser.TakeNames(), std::string(text));
 }
 
 Result<double> Expression::Evaluate(const NameValue& name_value,
@@ -351,9 +420,64 @@ Result<double> Expression::Evaluate(const NameValue& name_value,
 }
 
 Result<double> Expression::Evaluate(const double* name_values) const {
-  Evaluator e;
-  e.name_values = name_values;
-  return e.Eval(*root_);
+  if (!program_) {
+    Evaluator e;
+    e.name_values = name_values;
+    return e.Eval(*root_);
+  }
+  using C = Program::Code;
+  double inline_stack[32];
+  std::vector<double> heap_stack;
+  double* stack = inline_stack;
+  if (program_->max_stack > 32) {
+    heap_stack.resize(program_->max_stack);
+    stack = heap_stack.data();
+  }
+  size_t sp = 0;
+  const auto& code = program_->code;
+  for (size_t pc = 0; pc < code.size();) {
+    const Program::Instr& in = code[pc];
+    switch (in.code) {
+      case C::kConst: stack[sp++] = in.value; ++pc; break;
+      case C::kName: stack[sp++] = name_values[in.arg]; ++pc; break;
+      case C::kNot: stack[sp - 1] = stack[sp - 1] != 0 ? 0.0 : 1.0; ++pc; break;
+      case C::kNegate: stack[sp - 1] = -stack[sp - 1]; ++pc; break;
+      case C::kPop: --sp; ++pc; break;
+      case C::kJump: pc = in.arg; break;
+      case C::kJumpIfFalseKeep: pc = stack[sp - 1] == 0 ? in.arg : pc + 1; break;
+      case C::kJumpIfTrueKeep: pc = stack[sp - 1] != 0 ? in.arg : pc + 1; break;
+      case C::kJumpIfFalsePop: pc = stack[--sp] == 0 ? in.arg : pc + 1; break;
+      case C::kBinary: {
+        double r = stack[--sp];
+        double l = stack[sp - 1];
+        double v = 0;
+        switch (in.op) {
+          case Op::kXor:
+            v = static_cast<double>(static_cast<uint64_t>(static_cast<int64_t>(l)) ^
+                                    static_cast<uint64_t>(static_cast<int64_t>(r)));
+            break;
+          case Op::kEq: v = l == r; break;
+          case Op::kNe: v = l != r; break;
+          case Op::kLt: v = l < r; break;
+          case Op::kLe: v = l <= r; break;
+          case Op::kGt: v = l > r; break;
+          case Op::kGe: v = l >= r; break;
+          case Op::kAdd: v = l + r; break;
+          case Op::kSub: v = l - r; break;
+          case Op::kMul: v = l * r; break;
+          case Op::kDiv:
+            if (r == 0) return Fail(ErrorCode::kInvalid, "division by zero");
+            v = l / r;
+            break;
+          default: break;
+        }
+        stack[sp - 1] = v;
+        ++pc;
+        break;
+      }
+    }
+  }
+  return sp > 0 ? stack[sp - 1] : 0.0;
 }
 
 bool IsRuleName(std::string_view name) {

@@ -44,16 +44,24 @@ class Expression {
                                 const CallValue& call_value = nullptr) const;
 
   // A faster evaluation for meta rules: name values come from an array indexed like names().
+  // Runs a flat compiled program (no allocation); division by zero is kInvalid.
   core::Result<double> Evaluate(const double* name_values) const;
+
+  struct Program;
 
   const std::string& text() const { return text_; }
 
   // Implementation detail, public so the parser in expression.cc can build trees.
-  Expression(std::shared_ptr<const Node> root, std::vector<std::string> names, std::string text)
-      : root_(std::move(root)), names_(std::move(names)), text_(std::move(text)) {}
+  Expression(std::shared_ptr<const Node> root, std::shared_ptr<const Program> program,
+             std::vector<std::string> names, std::string text)
+      : root_(std::move(root)),
+        program_(std::move(program)),
+        names_(std::move(names)),
+        text_(std::move(text)) {}
 
  private:
   std::shared_ptr<const Node> root_;
+  std::shared_ptr<const Program> program_;  // null when the expression contains calls
   std::vector<std::string> names_;
   std::string text_;
 };

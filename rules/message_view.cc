@@ -225,6 +225,13 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
   view.envelope_recipients = message.envelope_recipients;
   view.auth = message.auth;
   view.body_size = message.raw.size() - std::min(body_offset, message.raw.size());
+  view.mime_entities.push_back(view.headers);
+  for (std::string_view block : message.entity_headers) {
+    std::string text(block);
+    if (text.empty() || text.back() != '\n') text += '\n';
+    text += '\n';  // a header section ends at a blank line
+    view.mime_entities.push_back(ParseHeaderFields(text, nullptr, nullptr));
+  }
 
   std::string subject = "\n";
   for (const HeaderField& h : view.headers) {

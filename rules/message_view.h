@@ -78,6 +78,9 @@ struct MessageView {
   // Metadata for eval: rules.
   size_t body_size = 0;                  // bytes after the header section
   std::vector<HtmlPartInfo> html_parts;  // one per text/html part rendered
+  // Header fields of every MIME entity (the message itself first, then each part, containers
+  // included, depth first), for `mimeheader` rules.
+  std::vector<std::vector<HeaderField>> mime_entities;
   size_t text_html_parts = 0;            // leaf parts of type text/html
   size_t text_other_parts = 0;           // other text/* leaf parts
 };
@@ -98,6 +101,9 @@ struct ParsedMessage {
   std::optional<std::string> envelope_from;
   std::vector<std::string> envelope_recipients;
   std::vector<LeafPart> parts;  // leaves in MIME order (multipart containers omitted)
+  // The raw header section of every MIME entity below the message itself, depth first,
+  // multipart containers included (for `mimeheader` rules); may be left empty.
+  std::vector<std::string_view> entity_headers;
   AuthenticationResults auth;
 };
 

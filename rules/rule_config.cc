@@ -25,6 +25,7 @@ std::string_view RuleKindName(RuleKind kind) {
     case RuleKind::kFull: return "full";
     case RuleKind::kUri: return "uri";
     case RuleKind::kMeta: return "meta";
+    case RuleKind::kMimeheader: return "mimeheader";
   }
   return "unknown";
 }
@@ -279,7 +280,7 @@ class Reader {
     static const std::map<std::string_view, RuleKind> kRuleKinds = {
         {"header", RuleKind::kHeader}, {"body", RuleKind::kBody},
         {"rawbody", RuleKind::kRawbody}, {"full", RuleKind::kFull},
-        {"uri", RuleKind::kUri}, {"meta", RuleKind::kMeta},
+        {"uri", RuleKind::kUri}, {"meta", RuleKind::kMeta}, {"mimeheader", RuleKind::kMimeheader},
     };
     if (auto it = kRuleKinds.find(key); it != kRuleKinds.end()) {
       AddRule(it->second, key, value, line, where);
@@ -381,7 +382,7 @@ class Reader {
     rule.kind = kind;
     rule.definition = std::string(definition);
     rule.where = where;
-    rule.eval = kind != RuleKind::kMeta && definition.starts_with("eval:");
+    rule.eval = kind != RuleKind::kMeta && kind != RuleKind::kMimeheader && definition.starts_with("eval:");
     if (rule.eval) Unsupported(fmt::format("{} eval", key), where, line);
     config_.rules[rule.name] = std::move(rule);
   }

@@ -5,7 +5,7 @@
 // `include` relative to the including file, `if`/`ifplugin`/`else`/`endif` evaluated with the
 // plugin table of plugin_registry.h, `require_version`. It keeps every definition with its
 // file:line: rules (header, body, rawbody, full, uri, meta, and their `eval:` forms), score,
-// describe, tflags, the ReplaceTags settings, the registry boundaries (util_rb_tld, _2tld, _3tld)
+// mimeheader (the MIMEHeader plugin), describe, tflags, the ReplaceTags settings, the registry boundaries (util_rb_tld, _2tld, _3tld)
 // and redirector_pattern. Everything else is counted per directive as unsupported and listed,
 // never fatal. Later definitions replace earlier ones, as in SpamAssassin.
 //
@@ -30,10 +30,10 @@ struct SourceLocation {
   std::string ToString() const;  // "file:line"
 };
 
-enum class RuleKind { kHeader, kBody, kRawbody, kFull, kUri, kMeta };
-inline constexpr size_t kRuleKindCount = 6;
+enum class RuleKind { kHeader, kBody, kRawbody, kFull, kUri, kMeta, kMimeheader };
+inline constexpr size_t kRuleKindCount = 7;
 
-std::string_view RuleKindName(RuleKind kind);  // "header", "body", ...
+std::string_view RuleKindName(RuleKind kind);  // "header", "body", ..., "mimeheader"
 
 struct RuleDefinition {
   std::string name;

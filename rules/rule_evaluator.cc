@@ -7,6 +7,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "rules/address_parser.h"
 #include "rules/received_parser.h"
 
@@ -42,6 +44,7 @@ class Run {
     Lines(RuleKind::kRawbody, view_.rawbody, "rawbody");
     const std::string_view full[1] = {view_.full};
     Lines(RuleKind::kFull, full, "full");
+    MimeHeaders();
     Evals();
     Metas();
     return Collect();
@@ -96,12 +99,22 @@ class Run {
   }
 
   void Headers() {
-    for (const auto& [query, members] : set_.header_groups()) {
+    const auto& groups = set_.header_groups();
+    std::vector<std::optional<std::string>> values(groups.size());
+    const LiteralMatcher& matcher = set_.literal_matcher(RuleKind::kHeader);
+    std::vector<uint8_t> visited, found;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const HeaderQuery& query = groups[g].first;
       bool needs_relays = query.special == HeaderQuery::Special::kRelays ||
                           query.special == HeaderQuery::Special::kAllRange;
-      std::optional<std::string> value = HeaderValue(view_, Index(), query, set_.uri_context(),
-                                                     needs_relays ? Relays() : nullptr);
-      for (int32_t r : members) {
+      values[g] = HeaderValue(view_, Index(), query, set_.uri_context(), needs_relays ? Relays() : nullptr);
+      if (values[g] && matcher.literal_count() > 0) matcher.FindAll(*values[g], visited);
+    }
+    if (matcher.literal_count() > 0) matcher.Collect(visited, found);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const HeaderQuery& query = groups[g].first;
+      const std::optional<std::string>& value = values[g];
+      for (int32_t r : groups[g].second) {
         const Rule& rule = set_.rules()[static_cast<size_t>(r)];
         if (rule.header_exists) {
           if (value) {
@@ -110,15 +123,24 @@ class Run {
           }
           continue;
         }
-        ++out_.regex_runs;
         std::string_view subject = value ? std::string_view(*value)
                                    : rule.if_unset ? std::string_view(*rule.if_unset)
                                                    : std::string_view();
-        uint32_t limit = rule.maxhits ? rule.maxhits : std::numeric_limits<uint32_t>::max();
-        int n = Count(r, subject, limit);
-        if (n < 0) {
-          LimitHit(r);
-          continue;
+        int n;
+        if (!value && !rule.if_unset) {
+          n = rule.matches_empty ? 1 : 0;  // absent header: the answer for "" is known
+        } else if (value && !rule.literals.empty() &&
+                   std::none_of(rule.literals.begin(), rule.literals.end(),
+                                [&](uint32_t id) { return found[id] != 0; })) {
+          n = 0;  // a text the regex requires is in no header value
+        } else {
+          ++out_.regex_runs;
+          uint32_t limit = rule.maxhits ? rule.maxhits : std::numeric_limits<uint32_t>::max();
+          n = Count(r, subject, limit);
+          if (n < 0) {
+            LimitHit(r);
+            continue;
+          }
         }
         if (rule.header_negate) n = n == 0 ? 1 : 0;
         if (n > 0) {
@@ -176,6 +198,66 @@ class Run {
         continue;
       }
       values_[static_cast<size_t>(r)] = total;
+    }
+  }
+
+  // SpamAssassin's MIMEHeader plugin: the rule's field in every MIME entity in turn.
+  void MimeHeaders() {
+    for (int32_t r : set_.rules_of_kind(RuleKind::kMimeheader)) {
+      const Rule& rule = set_.rules()[static_cast<size_t>(r)];
+      if (rule.header_negate) {  // SpamAssassin 4.0.1: a negated mimeheader rule always hits
+        values_[static_cast<size_t>(r)] = 1;
+        where_[static_cast<size_t>(r)] = {"mimeheader " + rule.header.spec, "(negated)"};
+        continue;
+      }
+      std::string concatenated;
+      int hits = 0;
+      bool limited = false;
+      auto check = [&](const std::string& value, size_t entity) {
+        ++out_.regex_runs;
+        int n = Count(r, value, rule.maxhits);
+        if (n < 0) {
+          limited = true;
+          return false;
+        }
+        if (n > 0) {
+          hits = n;
+          Note(r, fmt::format("mimeheader {} (part {})", rule.header.spec, entity), value);
+          return true;
+        }
+        return false;
+      };
+      for (size_t i = 0; i < view_.mime_entities.size(); ++i) {
+        size_t idx = i + 1;
+        if (idx > rule.mime_range_max) break;
+        if (idx < rule.mime_range_min) continue;
+        const auto& fields = view_.mime_entities[i];
+        std::optional<std::string> value;
+        if (rule.header.name == "ALL") {
+          std::string all;
+          for (const HeaderField& f : fields) all += f.name + ":" + (rule.header.raw ? f.raw : " " + f.decoded + "\n");
+          value = all;
+        } else {
+          for (const HeaderField& f : fields) {
+            std::string lower = f.name;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+            if (lower == rule.header.lower_name) value = rule.header.raw ? f.raw : f.decoded + "\n";
+          }
+        }
+        std::string v = value ? *value : rule.if_unset.value_or("");
+        if (rule.mime_concat) {
+          if (v.empty() || v.back() != '\n') v += '\n';
+          concatenated += v;
+          continue;
+        }
+        if (check(v, idx) || limited) break;
+      }
+      if (!limited && rule.mime_concat && hits == 0) check(concatenated, 0);
+      if (limited) {
+        LimitHit(r);
+        continue;
+      }
+      if (hits > 0) values_[static_cast<size_t>(r)] = hits;
     }
   }
 
@@ -292,6 +374,29 @@ class Run {
         if (ctype.starts_with("text/html")) return true;
         if (rule.eval == EvalFunction::kMimeHtml) return view_.text_html_parts > 0;
         return view_.text_html_parts > 0 && view_.text_other_parts == 0;
+      }
+      case EvalFunction::kMissingToHeader: {
+        auto get = [&](const char* name) {
+          auto q = ParseHeaderQuery(name);
+          return HeaderValue(view_, Index(), *q, set_.uri_context(), nullptr).value_or("");
+        };
+        std::string to = get("To");
+        if (to.empty()) to = get("Apparently-To");
+        return to.empty();
+      }
+      case EvalFunction::kVerticalWords: {
+        // BodyEval::tvd_vertical_words: the largest share of spaces on a rendered line.
+        double min = std::atof(args[0].c_str()), max = std::atof(args[1].c_str());
+        if (max >= 100) max = 101;
+        int best = -1;
+        for (const std::string& line : view_.body) {
+          if (line.size() <= 5) continue;
+          size_t spaces = static_cast<size_t>(std::count(line.begin(), line.end(), ' '));
+          size_t others = line.size() - spaces;
+          int pct = (spaces > others || others == 0) ? 100 : static_cast<int>(100 * spaces / others);
+          best = std::max(best, pct);
+        }
+        return best >= min && best < max;
       }
       default:
         return false;

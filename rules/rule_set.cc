@@ -216,6 +216,7 @@ EvalFunction LookupEval(std::string_view name, const std::vector<std::string>& a
   if (name == "html_test") {
     return args.size() == 1 && args[0] == "html" ? EvalFunction::kHtmlMessage : EvalFunction::kNone;
   }
+  if (name == "tvd_vertical_words") return args.size() == 2 ? EvalFunction::kVerticalWords : EvalFunction::kNone;
   if (name == "html_range") {
     return args.size() >= 2 && args[0] == "length" ? EvalFunction::kHtmlLengthRange : EvalFunction::kNone;
   }
@@ -248,6 +249,7 @@ EvalFunction LookupEval(std::string_view name, const std::vector<std::string>& a
       {"check_equal_from_domains", EvalFunction::kEqualFromDomains},
       {"check_for_mime_html", EvalFunction::kMimeHtml},
       {"check_for_mime_html_only", EvalFunction::kMimeHtmlOnly},
+      {"check_for_missing_to_header", EvalFunction::kMissingToHeader},
   };
   auto it = kEvals.find(name);
   return it == kEvals.end() ? EvalFunction::kNone : it->second;
@@ -433,6 +435,57 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
         }
       }
       regex_text = pattern;
+    } else if (def.kind == RuleKind::kMimeheader) {
+      // ^([^:\s]+(?:\:(?:raw)?)?)\s*([=!]~)\s*(.+)$
+      std::string_view text = Trim(def.definition);
+      size_t op = std::string_view::npos;
+      for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if ((text[i] == '=' || text[i] == '!') && text[i + 1] == '~') {
+          op = i;
+          break;
+        }
+      }
+      std::string spec(op == std::string_view::npos ? std::string_view() : Trim(text.substr(0, op)));
+      if (spec.ends_with(':')) spec.pop_back();
+      bool raw = spec.size() > 4 && spec.ends_with(":raw");
+      std::string name = raw ? spec.substr(0, spec.size() - 4) : spec;
+      if (op == std::string_view::npos || name.empty() ||
+          name.find_first_of(": \t") != std::string::npos) {
+        error(def.where, fmt::format("rule {}: invalid mimeheader test: {}", name, text));
+        continue;
+      }
+      rule.header.spec = spec;
+      rule.header.name = name;
+      rule.header.lower_name = name;
+      std::transform(rule.header.lower_name.begin(), rule.header.lower_name.end(),
+                     rule.header.lower_name.begin(), [](unsigned char c) { return std::tolower(c); });
+      rule.header.raw = raw;
+      rule.header_negate = text[op] == '!';
+      std::string pattern(Trim(text.substr(op + 2)));
+      if (pattern.ends_with("]")) {
+        size_t at = pattern.rfind("[if-unset:");
+        if (at != std::string::npos && at > 0 && std::isspace(static_cast<unsigned char>(pattern[at - 1]))) {
+          rule.if_unset = std::string(Trim(std::string_view(pattern).substr(at + 10, pattern.size() - at - 11)));
+          pattern = std::string(Trim(std::string_view(pattern).substr(0, at)));
+        }
+      }
+      // tflags range=N-M and concat (SpamAssassin's MIMEHeader options).
+      if (size_t at = tflags.find("range="); at != std::string::npos) {
+        std::string_view range = std::string_view(tflags).substr(at + 6);
+        range = range.substr(0, range.find_first_of(" \t"));
+        size_t dash = range.find('-');
+        std::string lo(range.substr(0, dash)), hi(dash == std::string_view::npos ? "" : range.substr(dash + 1));
+        if (dash == std::string_view::npos) {
+          if (!lo.empty()) rule.mime_range_min = rule.mime_range_max = static_cast<uint32_t>(std::atoi(lo.c_str()));
+        } else {
+          if (!lo.empty()) rule.mime_range_min = static_cast<uint32_t>(std::atoi(lo.c_str()));
+          if (!hi.empty()) rule.mime_range_max = static_cast<uint32_t>(std::atoi(hi.c_str()));
+        }
+      }
+      rule.mime_concat = HasFlag(tflags, "concat");
+      if (!rule.multiple) rule.maxhits = 1;
+      if (rule.multiple && rule.maxhits == 0) rule.maxhits = 1000;
+      regex_text = pattern;
     } else if (def.kind == RuleKind::kMeta) {
       std::string text = def.definition;
       if (text.find("::") != std::string::npos || text.find("->") != std::string::npos ||
@@ -513,8 +566,12 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
       continue;
     }
     rule.regex = std::move(*compiled);
-    if (options.prefilter && (def.kind == RuleKind::kBody || def.kind == RuleKind::kRawbody ||
-                              def.kind == RuleKind::kFull)) {
+    if (def.kind == RuleKind::kHeader) {
+      // An absent header is tested as ""; knowing the answer for "" saves a regex run per
+      // absent header and message.
+      rule.matches_empty = rule.regex->Matches("").value_or(false);
+    }
+    if (options.prefilter && def.kind != RuleKind::kMimeheader) {
       if (auto literals = RequiredLiterals(perl.pattern, perl.modifiers)) {
         // Stash the literal texts in eval_args until the matcher is built below.
         rule.eval_args = std::move(*literals);

@@ -3,8 +3,8 @@
 // RuleSet::Load() reads the rule files (rule_config.h) and compiles every rule of a supported
 // kind: header (Name, Name:raw, :addr, :name, :first, :last, :host, :domain, :ip, ALL, ToCc,
 // MESSAGEID, EnvelopeFrom, exists:Name, =~ and !~, [if-unset: ...]), body, rawbody, full, uri,
-// meta (boolean and arithmetic over rule names, rules_matching()), and the eval: functions Moat
-// implements (DKIM/SPF/DMARC results, see eval_functions.h). ReplaceTags (<A> style tags) are
+// mimeheader, meta (boolean and arithmetic over rule names, rules_matching()), and the eval:
+// functions Moat implements (EvalFunction below: DKIM/SPF/DMARC results and local checks). ReplaceTags (<A> style tags) are
 // expanded first, as SpamAssassin's plugin does. It never throws and never fails as a whole:
 //
 //   - a rule whose regex does not compile, a malformed header test, a meta rule with a syntax
@@ -15,8 +15,8 @@
 //
 // Scores come from one score set (default 0: no Bayes, no network tests, what `spamassassin -L`
 // uses); a rule without a score gets 1.0 (0.01 for T_ rules, negative with tflags nice); a rule
-// scored 0 is disabled and does not run, as in SpamAssassin. Body, rawbody and full rules carry
-// the literals their regex requires (literal_prefilter.h) so evaluation can skip them cheaply.
+// scored 0 is disabled and does not run, as in SpamAssassin. Regex rules carry the literals
+// their regex requires (literal_prefilter.h) so evaluation can skip them cheaply.
 //
 // Thread safety: a loaded RuleSet is immutable; share it as std::shared_ptr<const RuleSet>
 // between any number of threads (the filter keeps one per configuration snapshot).
@@ -51,6 +51,7 @@ enum class EvalFunction {
   // HTMLEval plugins.
   kBodyLength, kNoRelays, kGatedThroughReceivedRemover, kEnvAndHeaderFromMatch,
   kEqualFromDomains, kHtmlTagExists, kHtmlMessage, kHtmlLengthRange, kMimeHtml, kMimeHtmlOnly,
+  kMissingToHeader, kVerticalWords,
 };
 
 struct Rule {
@@ -71,6 +72,12 @@ struct Rule {
   bool header_exists = false;
   bool header_negate = false;
   std::optional<std::string> if_unset;
+  bool matches_empty = false;  // the regex matches "" (the value of an absent header)
+  // mimeheader rules (header.name / header.raw say which field): entities range=MIN-MAX
+  // (1-based, the message itself is 1) and tflags concat.
+  uint32_t mime_range_min = 0;
+  uint32_t mime_range_max = 1000;
+  bool mime_concat = false;
   // Eval rules Moat implements.
   EvalFunction eval = EvalFunction::kNone;
   std::vector<std::string> eval_args;

@@ -93,47 +93,115 @@ inline std::string MediaType(std::string_view content_type) {
   return cleaned;
 }
 
-inline void SplitPart(std::string_view raw, int depth, std::vector<LeafPart>& out,
+struct Output {
+  std::vector<LeafPart>& parts;
+  std::vector<std::string_view>& entity_headers;
+};
+
+inline void SplitPart(std::string_view raw, int depth, Output& out,
                       std::string_view default_type = "text/plain");
 
 inline void SplitBody(const std::vector<HeaderField>& fields, std::string_view body, int depth,
-                      std::vector<LeafPart>& out, std::string_view default_type) {
+                      Output& out, std::string_view default_type);
+
+inline bool IsBoundaryLine(std::string_view line, const std::string& boundary, bool* end) {
+  // ^--BOUNDARY(--)?\s*$
+  if (boundary.empty() || !line.starts_with("--") || line.substr(2, boundary.size()) != boundary) return false;
+  std::string_view rest = line.substr(2 + boundary.size());
+  *end = rest.starts_with("--");
+  if (*end) rest.remove_prefix(2);
+  return std::all_of(rest.begin(), rest.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+inline bool IsHeaderLine(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && static_cast<unsigned char>(line[i]) >= 0x21 &&
+         static_cast<unsigned char>(line[i]) <= 0x7E && line[i] != ':') {
+    ++i;
+  }
+  if (i == 0) return false;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i < line.size() && line[i] == ':';
+}
+
+// Message::_parse_multipart: parts between boundary lines (or the whole body when the boundary
+// is missing or never appears), part headers up to the first line that is not one.
+inline void SplitMultipart(const std::string& boundary, std::string_view body, int depth, Output& out,
+                           std::string_view child_default) {
+  std::vector<std::string_view> lines;
+  for (size_t pos = 0; pos < body.size();) {
+    size_t nl = body.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
+    lines.push_back(body.substr(pos, end - pos));
+    pos = end;
+  }
+  size_t start = 0;
+  bool end_marker = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (IsBoundaryLine(lines[i], boundary, &end_marker)) {
+      start = i + 1;
+      break;
+    }
+  }
+  auto offset = [&](std::string_view line) { return static_cast<size_t>(line.data() - body.data()); };
+  size_t header_begin = std::string_view::npos, header_end = 0;
+  size_t body_begin = std::string_view::npos, body_end = 0;
+  bool in_body = false;
+  bool have_header = false;
+  for (size_t i = start; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    bool is_end = false;
+    bool is_boundary = IsBoundaryLine(line, boundary, &is_end);
+    bool last = i + 1 == lines.size();
+    if (last || is_boundary) {
+      if (!is_boundary) {
+        if (body_begin == std::string_view::npos) body_begin = offset(line);
+        body_end = offset(line) + line.size();
+      } else if (body_begin != std::string_view::npos) {
+        // The line break before the boundary belongs to the boundary.
+        if (body_end > body_begin && body[body_end - 1] == '\n') --body_end;
+        if (body_end > body_begin && body[body_end - 1] == '\r') --body_end;
+      }
+      std::string_view headers = header_begin == std::string_view::npos
+                                     ? std::string_view()
+                                     : body.substr(header_begin, header_end - header_begin);
+      std::string_view content = body_begin == std::string_view::npos
+                                     ? std::string_view()
+                                     : body.substr(body_begin, body_end - body_begin);
+      std::string block(headers);
+      block += "\n";
+      std::vector<HeaderField> fields = ParseHeaderFields(block, nullptr, nullptr);
+      out.entity_headers.push_back(headers);
+      SplitBody(fields, content, depth + 1, out, child_default);
+      if (is_end) return;
+      header_begin = body_begin = std::string_view::npos;
+      header_end = body_end = 0;
+      in_body = have_header = false;
+      continue;
+    }
+    if (!in_body) {
+      if (IsHeaderLine(line) || ((line.front() == ' ' || line.front() == '\t') && have_header)) {
+        if (header_begin == std::string_view::npos) header_begin = offset(line);
+        header_end = offset(line) + line.size();
+        have_header = true;
+        continue;
+      }
+      in_body = true;
+      if (line == "\n" || line == "\r\n") continue;
+    }
+    if (body_begin == std::string_view::npos) body_begin = offset(line);
+    body_end = offset(line) + line.size();
+  }
+}
+
+inline void SplitBody(const std::vector<HeaderField>& fields, std::string_view body, int depth,
+                      Output& out, std::string_view default_type) {
   std::string content_type = HeaderOf(fields, "content-type");
   std::string type = content_type.empty() ? std::string(default_type) : MediaType(content_type);
   if (depth < 20 && type.starts_with("multipart/")) {
-    std::string boundary = Parameter(content_type, "boundary");
-    if (!boundary.empty()) {
-      std::string delimiter = "--" + boundary;
-      std::string_view child_default = type == "multipart/digest" ? "message/rfc822" : "text/plain";
-      size_t pos = 0;
-      size_t part_begin = std::string_view::npos;
-      while (pos <= body.size()) {
-        size_t nl = body.find('\n', pos);
-        size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
-        std::string_view line = body.substr(pos, end - pos);
-        if (line.starts_with(delimiter)) {
-          if (part_begin != std::string_view::npos) {
-            std::string_view part = body.substr(part_begin, pos - part_begin);
-            // The line break before the delimiter belongs to the delimiter.
-            if (part.ends_with("\r\n")) part.remove_suffix(2);
-            else if (part.ends_with("\n")) part.remove_suffix(1);
-            SplitPart(part, depth + 1, out, child_default);
-          }
-          std::string_view rest = line.substr(delimiter.size());
-          if (rest.starts_with("--")) {
-            part_begin = std::string_view::npos;
-            break;
-          }
-          part_begin = end;
-        }
-        if (end >= body.size()) break;
-        pos = end;
-      }
-      if (part_begin != std::string_view::npos && part_begin < body.size()) {
-        SplitPart(body.substr(part_begin), depth + 1, out, child_default);
-      }
-      return;
-    }
+    SplitMultipart(Parameter(content_type, "boundary"), body, depth, out,
+                   type == "multipart/digest" ? "message/rfc822" : "text/plain");
+    return;
   }
   std::string encoding = Lower(HeaderOf(fields, "content-transfer-encoding"));
   if (depth < 20 && type == "message/rfc822" && encoding != "base64" &&
@@ -160,14 +228,15 @@ inline void SplitBody(const std::vector<HeaderField>& fields, std::string_view b
     for (size_t p; (p = decoded.find("\r\n")) != std::string::npos;) decoded.erase(p, 1);
   }
   leaf.raw_text = std::move(decoded);
-  out.push_back(std::move(leaf));
+  out.parts.push_back(std::move(leaf));
 }
 
-inline void SplitPart(std::string_view raw, int depth, std::vector<LeafPart>& out,
-                      std::string_view default_type) {
+inline void SplitPart(std::string_view raw, int depth, Output& out, std::string_view default_type) {
   size_t body_offset = 0;
   std::vector<HeaderField> fields = ParseHeaderFields(raw, nullptr, &body_offset);
-  SplitBody(fields, raw.substr(std::min(body_offset, raw.size())), depth, out, default_type);
+  body_offset = std::min(body_offset, raw.size());
+  out.entity_headers.push_back(raw.substr(0, body_offset));
+  SplitBody(fields, raw.substr(body_offset), depth, out, default_type);
 }
 
 }  // namespace mime_detail
@@ -178,8 +247,8 @@ inline ParsedMessage SplitMessage(std::string_view raw) {
   message.raw = raw;
   size_t body_offset = 0;
   std::vector<HeaderField> fields = ParseHeaderFields(raw, nullptr, &body_offset);
-  mime_detail::SplitBody(fields, raw.substr(std::min(body_offset, raw.size())), 0, message.parts,
-                         "text/plain");
+  mime_detail::Output out{message.parts, message.entity_headers};
+  mime_detail::SplitBody(fields, raw.substr(std::min(body_offset, raw.size())), 0, out, "text/plain");
   return message;
 }
 

@@ -81,14 +81,14 @@ TEST(RuleConfigTest, UnsupportedDirectivesAreCountedNotFatal) {
       "body EV2 eval:check_stock_info()\n"
       "freemail_domains a.example b.example\n"
       "freemail_domains c.example\n"
-      "mimeheader MH Content-Type =~ /x/\n"
+      "uridnsbl URIBL_X multi.uribl.example. A\n"
       "loadplugin Mail::SpamAssassin::Plugin::Fancy\n"
       "body AFTER /still read/\n");
   EXPECT_TRUE(c.errors.empty());
   EXPECT_EQ(c.unsupported_counts["header eval"], 1u);
   EXPECT_EQ(c.unsupported_counts["body eval"], 1u);
   EXPECT_EQ(c.unsupported_counts["freemail_domains"], 2u);
-  EXPECT_EQ(c.unsupported_counts["mimeheader"], 1u);
+  EXPECT_EQ(c.unsupported_counts["uridnsbl"], 1u);
   EXPECT_EQ(c.unsupported_counts["loadplugin (unknown plugin)"], 1u);
   ASSERT_FALSE(c.unsupported.empty());
   EXPECT_EQ(c.unsupported[2].where.line, 3);

@@ -79,7 +79,7 @@ inline std::vector<SpamAssassinResult> RunSpamAssassin(const std::vector<std::st
   options.timeout = std::chrono::minutes(20);
   options.env["HOME"] = work_dir;
   auto result = moat::testing::RunCommand(
-      {"spamassassin", "-L", "-t", "--mbox", "-D", "rules,check", "--configpath=" + rules_directory,
+      {"spamassassin", "-L", "-t", "--mbox", "-D", "rules,check,mimeheader", "--configpath=" + rules_directory,
        "--siteconfigpath=" + work_dir + "/site", "-p", work_dir + "/user_prefs"},
       options);
   if (result.exit_code < 0) {
@@ -96,6 +96,14 @@ inline std::vector<SpamAssassinResult> RunSpamAssassin(const std::vector<std::st
   std::istringstream log(result.err);
   std::string line;
   while (std::getline(log, line)) {
+    // The MIMEHeader plugin logs its own hits: "mimeheader: ran rule NAME ======> got hit".
+    size_t mime = line.find("mimeheader: ran rule ");
+    if (mime != std::string::npos && line.find("======> got hit") != std::string::npos) {
+      size_t name_begin = mime + 21;
+      size_t name_end = line.find(' ', name_begin);
+      current.hits[line.substr(name_begin, name_end - name_begin)] = "mimeheader";
+      continue;
+    }
     size_t ran = line.find("rules: ran ");
     if (ran != std::string::npos) {
       size_t kind_begin = ran + 11;
