@@ -70,7 +70,6 @@ std::string UnfoldHeaderValue(std::string_view raw) {
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
-    if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') continue;
     if (c == '\n') {
       // "\n[ \t]+" is a fold: one space. A bare newline elsewhere is whitespace to trim.
       size_t j = i + 1;
@@ -90,10 +89,13 @@ std::string UnfoldHeaderValue(std::string_view raw) {
 }
 
 std::string DecodeHeaderValue(std::string_view value, std::string_view field_name) {
+  // s/\015?\012//gs: line breaks go, a lone carriage return stays.
   std::string body;
   body.reserve(value.size());
-  for (char c : value) {
-    if (c != '\n' && c != '\r') body += c;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\n') continue;
+    if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') continue;
+    body += value[i];
   }
   bool non_ascii = false;
   for (char c : body) non_ascii |= static_cast<unsigned char>(c) >= 0x80;

@@ -160,6 +160,17 @@ std::vector<HeaderField> ParseHeaderFields(std::string_view raw, std::string* he
     size_t nl = raw.find('\n');
     pos = nl == std::string_view::npos ? raw.size() : nl + 1;
   }
+  // SpamAssassin squashes CRLF to LF only when the first or the last line ends in CRLF; other
+  // messages keep their carriage returns (rules such as __CR_IN_SUBJ look for them).
+  bool squash_crlf = false;
+  {
+    size_t first_nl = raw.find('\n', pos);
+    if (first_nl != std::string_view::npos && first_nl > pos && raw[first_nl - 1] == '\r') squash_crlf = true;
+    size_t last_start = raw.rfind('\n', raw.size() >= 2 ? raw.size() - 2 : 0);
+    std::string_view last = raw.substr(last_start == std::string_view::npos ? 0 : last_start + 1);
+    if (last.find("\r\n") != std::string_view::npos) squash_crlf = true;
+  }
+  const std::string_view line_end = squash_crlf ? std::string_view("\r\n") : std::string_view("\n");
   std::string current;  // the field being collected (with continuation lines)
   bool have_current = false;
   int header_errors = 0;
@@ -171,8 +182,9 @@ std::vector<HeaderField> ParseHeaderFields(std::string_view raw, std::string* he
       while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
       if (key.size() > kMaxHeaderKeyLength) key.resize(kMaxHeaderKeyLength);
       std::string value = current.substr(colon + 1);
-      // CRLF as LF, as SpamAssassin stores header values.
-      for (size_t p; (p = value.find("\r\n")) != std::string::npos;) value.erase(p, 1);
+      if (squash_crlf) {
+        for (size_t p; (p = value.find("\r\n")) != std::string::npos;) value.erase(p, 1);
+      }
       if (value.size() > kMaxHeaderValueLength) value.resize(kMaxHeaderValueLength);
       HeaderField field;
       field.name = std::move(key);
@@ -199,7 +211,7 @@ std::vector<HeaderField> ParseHeaderFields(std::string_view raw, std::string* he
       continue;
     }
     finish_current();
-    if (line == "\n" || line == "\r\n") {
+    if (line == line_end || (squash_crlf && line == "\n")) {
       block.append(line);
       pos = end;
       break;

@@ -104,8 +104,12 @@ TEST(AgreementTest, StockRuleHitsMatchSpamAssassin) {
     std::string text = moat::testing::ReadTextFile(f);
     // A stored mbox "From " line would split the mbox fed to spamassassin; both sides skip it.
     if (text.starts_with("From ")) text.erase(0, text.find('\n') + 1);
+    // The id header takes the message's own line ending: SpamAssassin decides from the first
+    // line whether to turn CRLF into LF.
+    size_t nl = text.find('\n');
+    bool crlf = nl != std::string::npos && nl > 0 && text[nl - 1] == '\r';
     messages.push_back(testing::MboxEscape(
-        fmt::format("{}{}\n", testing::kIdHeader, messages.size()) + text));
+        fmt::format("{}{}{}", testing::kIdHeader, messages.size(), crlf ? "\r\n" : "\n") + text));
   }
 
   moat::testing::TempDir work;
