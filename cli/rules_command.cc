@@ -1,17 +1,16 @@
 // rules_command.cc - `moat rules lint|test` (see rules_command.h).
 #include "cli/rules_command.h"
 
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
-#include <sstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "rules/rule_evaluator.h"
 #include "rules/rule_set.h"
@@ -40,7 +39,8 @@ std::optional<std::string> Override(const GlobalOptions& global, std::string_vie
 
 // `name = value` from filterd.cf (Postfix style: a line starting with whitespace continues the
 // previous one; # starts a comment line).
-std::optional<std::string> FilterdSetting(const std::string& config_directory, std::string_view name) {
+std::optional<std::string> FilterdSetting(const std::string& config_directory,
+                                          std::string_view name) {
   std::ifstream in(config_directory + "/filterd.cf");
   if (!in) return std::nullopt;
   std::optional<std::string> value;
@@ -80,7 +80,8 @@ double LevelSetting(const GlobalOptions& global, std::string_view name, double f
   }
 }
 
-rules::LoadOptions ConfiguredRules(const GlobalOptions& global, const std::vector<std::string>& extra) {
+rules::LoadOptions ConfiguredRules(const GlobalOptions& global,
+                                   const std::vector<std::string>& extra) {
   rules::LoadOptions options;
   if (auto dirs = Setting(global, "rules_directories")) {
     options.directories = rules::ParseRulesDirectories(*dirs, global.config_directory);
@@ -96,11 +97,13 @@ void PrintLoadSummary(const rules::LoadReport& report, bool verbose) {
   size_t disabled = 0;
   for (size_t k = 0; k < rules::kRuleKindCount; ++k) {
     if (!kinds.empty()) kinds += ", ";
-    kinds += fmt::format("{} {}", rules::RuleKindName(static_cast<rules::RuleKind>(k)), report.loaded[k]);
+    kinds += fmt::format("{} {}", rules::RuleKindName(static_cast<rules::RuleKind>(k)),
+                         report.loaded[k]);
     disabled += report.disabled[k];
   }
-  std::cout << fmt::format("{} files read; rules loaded: {} ({} scored 0 and disabled; {} eval rules run)\n",
-                           report.files.size(), kinds, disabled, report.eval_rules_run);
+  std::cout << fmt::format(
+      "{} files read; rules loaded: {} ({} scored 0 and disabled; {} eval rules run)\n",
+      report.files.size(), kinds, disabled, report.eval_rules_run);
   size_t unsupported = 0;
   for (const auto& [kind, n] : report.unsupported_counts) unsupported += n;
   if (unsupported > 0) {
@@ -112,7 +115,8 @@ void PrintLoadSummary(const rules::LoadReport& report, bool verbose) {
   }
   if (verbose) {
     for (const rules::UnsupportedLine& line : report.unsupported) {
-      std::cout << fmt::format("{}: unsupported {}: {}\n", line.where.ToString(), line.kind, line.text);
+      std::cout << fmt::format("{}: unsupported {}: {}\n", line.where.ToString(), line.kind,
+                               line.text);
     }
   }
 }
@@ -159,7 +163,8 @@ int Test(const GlobalOptions& global, const MessageAdapter& adapter, const std::
   parsed.raw = raw;
   rules::ViewOptions view_options;
   view_options.uri_context = set->uri_context();
-  rules::Evaluation evaluation = rules::Evaluate(*set, rules::BuildMessageView(parsed, view_options));
+  rules::Evaluation evaluation =
+      rules::Evaluate(*set, rules::BuildMessageView(parsed, view_options));
 
   rules::SpamLevels levels;
   levels.tag_level = LevelSetting(global, "spam_tag_level", *levels.tag_level);
@@ -172,7 +177,8 @@ int Test(const GlobalOptions& global, const MessageAdapter& adapter, const std::
     out["score"] = decision.score;
     out["verdict"] = std::string(rules::SpamClassName(decision.content_class));
     out["spam"] = decision.spam;
-    out["levels"] = {{"tag", *levels.tag_level}, {"tag2", levels.tag2_level}, {"kill", levels.kill_level}};
+    out["levels"] = {
+        {"tag", *levels.tag_level}, {"tag2", levels.tag2_level}, {"kill", levels.kill_level}};
     out["hits"] = nlohmann::json::array();
     for (const rules::RuleHit& h : evaluation.hits) {
       out["hits"].push_back({{"name", h.name},
@@ -192,9 +198,11 @@ int Test(const GlobalOptions& global, const MessageAdapter& adapter, const std::
     return 0;
   }
   std::cout << fmt::format("Content analysis details:   ({} points, {} required)\n\n",
-                           rules::FormatLevel(decision.score), rules::FormatLevel(levels.tag2_level));
+                           rules::FormatLevel(decision.score),
+                           rules::FormatLevel(levels.tag2_level));
   std::cout << " pts rule name                  description\n";
-  std::cout << "---- -------------------------- --------------------------------------------------\n";
+  std::cout
+      << "---- -------------------------- --------------------------------------------------\n";
   for (const rules::RuleHit& h : evaluation.hits) {
     std::cout << fmt::format("{:>4.1f} {:<26} {}\n", h.score, h.name,
                              h.description.empty() ? "(no description)" : h.description);
@@ -203,11 +211,11 @@ int Test(const GlobalOptions& global, const MessageAdapter& adapter, const std::
   for (const std::string& name : evaluation.limit_exceeded) {
     std::cout << fmt::format("     {:<26} match limit exceeded: treated as not hit\n", name);
   }
-  std::cout << fmt::format("\nTotal: {} points. Verdict: {} (tag {}, tag2 {}, kill {})\n",
-                           rules::FormatLevel(decision.score),
-                           rules::SpamClassName(decision.content_class),
-                           rules::FormatLevel(*levels.tag_level), rules::FormatLevel(levels.tag2_level),
-                           rules::FormatLevel(levels.kill_level));
+  std::cout << fmt::format(
+      "\nTotal: {} points. Verdict: {} (tag {}, tag2 {}, kill {})\n",
+      rules::FormatLevel(decision.score), rules::SpamClassName(decision.content_class),
+      rules::FormatLevel(*levels.tag_level), rules::FormatLevel(levels.tag2_level),
+      rules::FormatLevel(levels.kill_level));
   return 0;
 }
 
@@ -219,8 +227,9 @@ core::Status ParseMessageForRules(std::string_view raw, rules::ParsedMessage& ou
   // raw_text and, for text parts, the UTF-8 text gmime decoded as utf8_text.
   (void)raw;
   (void)out;
-  return core::Fail(core::ErrorCode::kInvalid,
-                    "MIME parsing for `rules test` is not wired yet (needs the scanners MIME tree)");
+  return core::Fail(
+      core::ErrorCode::kInvalid,
+      "MIME parsing for `rules test` is not wired yet (needs the scanners MIME tree)");
 }
 
 void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global, MessageAdapter adapter) {
@@ -232,10 +241,14 @@ void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global, MessageAda
     bool verbose = false;
   };
   auto lint_args = std::make_shared<LintArgs>();
-  CLI::App* lint = rules->add_subcommand("lint", "Report syntax errors (file:line) and unsupported directives");
-  lint->add_option("files", lint_args->files, "Rule files (default: every *.cf of rules_directories)");
+  CLI::App* lint =
+      rules->add_subcommand("lint", "Report syntax errors (file:line) and unsupported directives");
+  lint->add_option("files", lint_args->files,
+                   "Rule files (default: every *.cf of rules_directories)");
   lint->add_flag("-v,--verbose", lint_args->verbose, "List every unsupported line with file:line");
-  lint->callback([&global, lint_args] { throw CommandExit{Lint(global, lint_args->files, lint_args->verbose)}; });
+  lint->callback([&global, lint_args] {
+    throw CommandExit{Lint(global, lint_args->files, lint_args->verbose)};
+  });
 
   struct TestArgs {
     std::string file;
@@ -243,7 +256,8 @@ void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global, MessageAda
     bool json = false;
   };
   auto test_args = std::make_shared<TestArgs>();
-  CLI::App* test = rules->add_subcommand("test", "Check one message against the rules, like spamassassin -t");
+  CLI::App* test =
+      rules->add_subcommand("test", "Check one message against the rules, like spamassassin -t");
   test->add_option("file", test_args->file, "Message file, or - for standard input")->required();
   test->add_option("--rules", test_args->extra, "Extra rule file, read after rules_directories");
   test->add_flag("--json", test_args->json, "Print one JSON object");

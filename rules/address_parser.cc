@@ -18,10 +18,10 @@ constexpr std::string_view kMailRe =
     R"RE((?:"(?:|(?:[^"\\]++|\\.)*+)"|[^@\s<>()\[\],:;]+)@(?:[^"\s<>()\[\],:;]+|\[[\d:.]+\]))RE";
 
 struct Patterns {
-  core::Regex address;    // $header_address_re
-  core::Regex mail_full;  // ^$header_address_mailre$
-  core::Regex angle_mail; // <($header_address_mailre)>
-  core::Regex group;      // ^[^"()<>]+:\s*
+  core::Regex address;     // $header_address_re
+  core::Regex mail_full;   // ^$header_address_mailre$
+  core::Regex angle_mail;  // <($header_address_mailre)>
+  core::Regex group;       // ^[^"()<>]+:\s*
   core::Regex phrase_piece;
   core::Regex comment;
 };
@@ -42,10 +42,10 @@ const Patterns& GetPatterns() {
     std::string mail(kMailRe);
     std::string quoted = R"RE("(?:|(?:[^"\\]++|\\.)*+)")RE";
     std::string phrase = "((?:" + quoted + R"RE(|[^",;<]++)+))RE";
-    std::string address =
-        R"RE(^\s*(?:(?:)RE" + phrase + R"RE(\s*)?<\s*([^>@]*\S+|\s*)\s*>(?:\s*<\s*(?:(?:)RE" +
-        quoted + R"RE()?\S+|\s*)\s*>)*|(?:()RE" + mail + ")|" + phrase +
-        R"RE())(?:\s*\(((?:|(?:[^()\\]++|\\.)*+))\))?\s*(?:[,;]|\z))RE";
+    std::string address = R"RE(^\s*(?:(?:)RE" + phrase +
+                          R"RE(\s*)?<\s*([^>@]*\S+|\s*)\s*>(?:\s*<\s*(?:(?:)RE" + quoted +
+                          R"RE()?\S+|\s*)\s*>)*|(?:()RE" + mail + ")|" + phrase +
+                          R"RE())(?:\s*\(((?:|(?:[^()\\]++|\\.)*+))\))?\s*(?:[,;]|\z))RE";
     return Patterns{MustCompile(address),
                     MustCompile("^" + mail + "$"),
                     MustCompile("<(" + mail + ")>"),
@@ -198,7 +198,8 @@ std::string DisplayName(std::string_view phrase) {
     space = false;
     out += c;
   }
-  if (out.size() >= 2 && out.front() == '\'' && out.back() == '\'') out = out.substr(1, out.size() - 2);
+  if (out.size() >= 2 && out.front() == '\'' && out.back() == '\'')
+    out = out.substr(1, out.size() - 2);
   return out;
 }
 

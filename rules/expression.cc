@@ -14,7 +14,19 @@ using core::Fail;
 using core::Result;
 
 enum class Op {
-  kOr, kAnd, kXor, kEq, kNe, kLt, kLe, kGt, kGe, kAdd, kSub, kMul, kDiv,
+  kOr,
+  kAnd,
+  kXor,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
 };
 
 struct Expression::Node {
@@ -31,8 +43,16 @@ struct Expression::Node {
 // A postfix program over a stack of doubles, with jumps for && || and ?:.
 struct Expression::Program {
   enum class Code : uint8_t {
-    kConst, kName, kNot, kNegate, kBinary, kJumpIfFalseKeep, kJumpIfTrueKeep, kJumpIfFalsePop,
-    kJump, kPop
+    kConst,
+    kName,
+    kNot,
+    kNegate,
+    kBinary,
+    kJumpIfFalseKeep,
+    kJumpIfTrueKeep,
+    kJumpIfFalsePop,
+    kJump,
+    kPop
   };
   struct Instr {
     Code code;
@@ -115,8 +135,8 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
       ++i;
       continue;
     }
-    if (std::isdigit(static_cast<unsigned char>(c)) || (c == '.' && i + 1 < s.size() &&
-                                                        std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       size_t j = i;
       while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
       out.push_back({Token::Kind::kNumber, std::string(s.substr(i, j - i))});
@@ -207,10 +227,9 @@ class Parser {
   // Perl precedence, lowest first: || ; && ; ^ ; == != ; < > <= >= ; + - ; * /
   static int Precedence(std::string_view op, Op* out) {
     static const std::unordered_map<std::string_view, std::pair<int, Op>> kOps = {
-        {"||", {1, Op::kOr}},  {"&&", {2, Op::kAnd}}, {"^", {3, Op::kXor}},
-        {"==", {4, Op::kEq}},  {"!=", {4, Op::kNe}},  {"<", {5, Op::kLt}},
-        {"<=", {5, Op::kLe}},  {">", {5, Op::kGt}},   {">=", {5, Op::kGe}},
-        {"+", {6, Op::kAdd}},  {"-", {6, Op::kSub}},  {"*", {7, Op::kMul}},
+        {"||", {1, Op::kOr}}, {"&&", {2, Op::kAnd}}, {"^", {3, Op::kXor}}, {"==", {4, Op::kEq}},
+        {"!=", {4, Op::kNe}}, {"<", {5, Op::kLt}},   {"<=", {5, Op::kLe}}, {">", {5, Op::kGt}},
+        {">=", {5, Op::kGe}}, {"+", {6, Op::kAdd}},  {"-", {6, Op::kSub}}, {"*", {7, Op::kMul}},
         {"/", {7, Op::kDiv}},
     };
     auto it = kOps.find(op);
@@ -378,15 +397,24 @@ struct Evaluator {
       case Op::kXor:
         return static_cast<double>(static_cast<uint64_t>(static_cast<int64_t>(l)) ^
                                    static_cast<uint64_t>(static_cast<int64_t>(r)));
-      case Op::kEq: return l == r ? 1.0 : 0.0;
-      case Op::kNe: return l != r ? 1.0 : 0.0;
-      case Op::kLt: return l < r ? 1.0 : 0.0;
-      case Op::kLe: return l <= r ? 1.0 : 0.0;
-      case Op::kGt: return l > r ? 1.0 : 0.0;
-      case Op::kGe: return l >= r ? 1.0 : 0.0;
-      case Op::kAdd: return l + r;
-      case Op::kSub: return l - r;
-      case Op::kMul: return l * r;
+      case Op::kEq:
+        return l == r ? 1.0 : 0.0;
+      case Op::kNe:
+        return l != r ? 1.0 : 0.0;
+      case Op::kLt:
+        return l < r ? 1.0 : 0.0;
+      case Op::kLe:
+        return l <= r ? 1.0 : 0.0;
+      case Op::kGt:
+        return l > r ? 1.0 : 0.0;
+      case Op::kGe:
+        return l >= r ? 1.0 : 0.0;
+      case Op::kAdd:
+        return l + r;
+      case Op::kSub:
+        return l - r;
+      case Op::kMul:
+        return l * r;
       case Op::kDiv:
         if (r == 0) return Fail(ErrorCode::kInvalid, "division by zero");
         return l / r;
@@ -438,15 +466,38 @@ Result<double> Expression::Evaluate(const double* name_values) const {
   for (size_t pc = 0; pc < code.size();) {
     const Program::Instr& in = code[pc];
     switch (in.code) {
-      case C::kConst: stack[sp++] = in.value; ++pc; break;
-      case C::kName: stack[sp++] = name_values[in.arg]; ++pc; break;
-      case C::kNot: stack[sp - 1] = stack[sp - 1] != 0 ? 0.0 : 1.0; ++pc; break;
-      case C::kNegate: stack[sp - 1] = -stack[sp - 1]; ++pc; break;
-      case C::kPop: --sp; ++pc; break;
-      case C::kJump: pc = in.arg; break;
-      case C::kJumpIfFalseKeep: pc = stack[sp - 1] == 0 ? in.arg : pc + 1; break;
-      case C::kJumpIfTrueKeep: pc = stack[sp - 1] != 0 ? in.arg : pc + 1; break;
-      case C::kJumpIfFalsePop: pc = stack[--sp] == 0 ? in.arg : pc + 1; break;
+      case C::kConst:
+        stack[sp++] = in.value;
+        ++pc;
+        break;
+      case C::kName:
+        stack[sp++] = name_values[in.arg];
+        ++pc;
+        break;
+      case C::kNot:
+        stack[sp - 1] = stack[sp - 1] != 0 ? 0.0 : 1.0;
+        ++pc;
+        break;
+      case C::kNegate:
+        stack[sp - 1] = -stack[sp - 1];
+        ++pc;
+        break;
+      case C::kPop:
+        --sp;
+        ++pc;
+        break;
+      case C::kJump:
+        pc = in.arg;
+        break;
+      case C::kJumpIfFalseKeep:
+        pc = stack[sp - 1] == 0 ? in.arg : pc + 1;
+        break;
+      case C::kJumpIfTrueKeep:
+        pc = stack[sp - 1] != 0 ? in.arg : pc + 1;
+        break;
+      case C::kJumpIfFalsePop:
+        pc = stack[--sp] == 0 ? in.arg : pc + 1;
+        break;
       case C::kBinary: {
         double r = stack[--sp];
         double l = stack[sp - 1];
@@ -456,20 +507,39 @@ Result<double> Expression::Evaluate(const double* name_values) const {
             v = static_cast<double>(static_cast<uint64_t>(static_cast<int64_t>(l)) ^
                                     static_cast<uint64_t>(static_cast<int64_t>(r)));
             break;
-          case Op::kEq: v = l == r; break;
-          case Op::kNe: v = l != r; break;
-          case Op::kLt: v = l < r; break;
-          case Op::kLe: v = l <= r; break;
-          case Op::kGt: v = l > r; break;
-          case Op::kGe: v = l >= r; break;
-          case Op::kAdd: v = l + r; break;
-          case Op::kSub: v = l - r; break;
-          case Op::kMul: v = l * r; break;
+          case Op::kEq:
+            v = l == r;
+            break;
+          case Op::kNe:
+            v = l != r;
+            break;
+          case Op::kLt:
+            v = l < r;
+            break;
+          case Op::kLe:
+            v = l <= r;
+            break;
+          case Op::kGt:
+            v = l > r;
+            break;
+          case Op::kGe:
+            v = l >= r;
+            break;
+          case Op::kAdd:
+            v = l + r;
+            break;
+          case Op::kSub:
+            v = l - r;
+            break;
+          case Op::kMul:
+            v = l * r;
+            break;
           case Op::kDiv:
             if (r == 0) return Fail(ErrorCode::kInvalid, "division by zero");
             v = l / r;
             break;
-          default: break;
+          default:
+            break;
         }
         stack[sp - 1] = v;
         ++pc;

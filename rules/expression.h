@@ -34,8 +34,8 @@ class Expression {
   // Resolves a name to its value (a rule's hit count for meta rules).
   using NameValue = std::function<double(size_t name_index)>;
   // Resolves `function(argument)` (plugin/can/has in `if` lines).
-  using CallValue = std::function<core::Result<double>(const std::string& function,
-                                                       const std::string& argument)>;
+  using CallValue =
+      std::function<core::Result<double>(const std::string& function, const std::string& argument)>;
 
   // Every distinct name, in order of first appearance; NameValue receives indices into this.
   const std::vector<std::string>& names() const { return names_; }

@@ -28,7 +28,8 @@ std::string UnfoldRaw(const std::string& raw) {
   for (size_t i = 0; i < raw.size(); ++i) {
     size_t j = i;
     if (raw[j] == '\r' && j + 1 < raw.size() && raw[j + 1] == '\n') ++j;
-    if (raw[j] == '\n' && j + 1 < raw.size() && std::isspace(static_cast<unsigned char>(raw[j + 1]))) {
+    if (raw[j] == '\n' && j + 1 < raw.size() &&
+        std::isspace(static_cast<unsigned char>(raw[j + 1]))) {
       size_t k = j + 1;
       while (k < raw.size() && std::isspace(static_cast<unsigned char>(raw[k]))) ++k;
       out += ' ';
@@ -143,7 +144,8 @@ std::optional<std::string> FindHost(const std::string& line, bool from_addr,
   }
   auto valid = [&](std::string_view candidate) {
     std::string c(candidate);
-    while (!c.empty() && std::string_view("._-").find(c.back()) != std::string_view::npos) c.pop_back();
+    while (!c.empty() && std::string_view("._-").find(c.back()) != std::string_view::npos)
+      c.pop_back();
     if (c.empty() || !IsFqdnValid(c)) return std::string();
     if (uris != nullptr && !uris->IsDomainValid(c)) return std::string();
     return c;
@@ -152,8 +154,9 @@ std::optional<std::string> FindHost(const std::string& line, bool from_addr,
     std::vector<std::string_view> out;
     size_t i = 0;
     while (i < s.size()) {
-      while (i < s.size() && (std::isspace(static_cast<unsigned char>(s[i])) ||
-                              std::string_view("<>()[]\",;:'").find(s[i]) != std::string_view::npos)) {
+      while (i < s.size() &&
+             (std::isspace(static_cast<unsigned char>(s[i])) ||
+              std::string_view("<>()[]\",;:'").find(s[i]) != std::string_view::npos)) {
         ++i;
       }
       size_t b = i;
@@ -192,15 +195,24 @@ core::Result<HeaderQuery> ParseHeaderQuery(std::string_view spec) {
     rest.remove_prefix(colon + 1);
     colon = rest.find(':');
     std::string mod = Lower(rest.substr(0, colon));
-    if (mod == "raw") q.raw = true;
-    else if (mod == "addr") q.addr = true;
-    else if (mod == "name") q.display_name = true;
-    else if (mod == "host") q.host = true;
-    else if (mod == "domain") q.host = q.domain = true;
-    else if (mod == "ip") q.ip = true;
-    else if (mod == "revip") q.ip = q.revip = true;
-    else if (mod == "first") q.first = true;
-    else if (mod == "last") q.last = true;
+    if (mod == "raw")
+      q.raw = true;
+    else if (mod == "addr")
+      q.addr = true;
+    else if (mod == "name")
+      q.display_name = true;
+    else if (mod == "host")
+      q.host = true;
+    else if (mod == "domain")
+      q.host = q.domain = true;
+    else if (mod == "ip")
+      q.ip = true;
+    else if (mod == "revip")
+      q.ip = q.revip = true;
+    else if (mod == "first")
+      q.first = true;
+    else if (mod == "last")
+      q.last = true;
     else if (!mod.empty()) {
       return core::Fail(core::ErrorCode::kInvalid, "invalid header modifier ':{}'", mod);
     }
@@ -235,7 +247,8 @@ std::vector<std::string> ReceivedLines(const MessageView& view, const HeaderInde
   if (auto it = index.find("received"); it != index.end()) {
     for (size_t i : it->second) lines.push_back(view.headers[i].decoded);
   }
-  for (const char* name : {"x-yahoo-post-ip", "x-originating-ip", "x-apparently-from", "x-senderip"}) {
+  for (const char* name :
+       {"x-yahoo-post-ip", "x-originating-ip", "x-apparently-from", "x-senderip"}) {
     auto it = index.find(name);
     if (it == index.end()) continue;
     // get_header() in scalar context: the last such field.
@@ -293,7 +306,8 @@ std::optional<std::string> HeaderValue(const MessageView& view, const HeaderInde
           }
         }
       } else {
-        for (const HeaderField& h : view.headers) fields.push_back(h.name + ": " + h.decoded + "\n");
+        for (const HeaderField& h : view.headers)
+          fields.push_back(h.name + ": " + h.decoded + "\n");
       }
       std::optional<int> start, end;
       if (q.name == "ALL-TRUSTED") end = relays->last_trusted_index + 1;
@@ -303,7 +317,8 @@ std::optional<std::string> HeaderValue(const MessageView& view, const HeaderInde
       std::string joined;
       int current = -1;
       for (const std::string& field : fields) {
-        if (field.size() >= 9 && Lower(std::string_view(field).substr(0, 9)) == "received:") ++current;
+        if (field.size() >= 9 && Lower(std::string_view(field).substr(0, 9)) == "received:")
+          ++current;
         if ((!start || *start <= current) && (!end || current < *end)) {
           joined += field;
         } else if (end && current == *end) {
@@ -334,8 +349,8 @@ std::optional<std::string> HeaderValue(const MessageView& view, const HeaderInde
       }
       break;
     case HeaderQuery::Special::kMessageId:
-      for (const char* name : {"x-message-id", "resent-message-id", "x-original-message-id",
-                               "message-id"}) {
+      for (const char* name :
+           {"x-message-id", "resent-message-id", "x-original-message-id", "message-id"}) {
         for (auto& v : FieldValues(view, index, name, q.raw, true)) {
           if (!v.empty()) results.push_back(std::move(v));
         }

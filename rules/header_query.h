@@ -39,8 +39,8 @@ struct HeaderQuery {
   std::string name;        // the header name as written (case kept for reports)
   std::string lower_name;  // for lookups
   Special special = Special::kNone;
-  bool raw = false, addr = false, display_name = false, host = false, domain = false,
-       ip = false, revip = false, first = false, last = false;
+  bool raw = false, addr = false, display_name = false, host = false, domain = false, ip = false,
+       revip = false, first = false, last = false;
   std::string key;  // canonical text ("from:addr"), to share values between rules
 };
 

@@ -57,7 +57,8 @@ std::string DecodeEntities(std::string_view s) {
           value = value * (hex ? 16 : 10) +
                   static_cast<unsigned long>(std::isdigit(static_cast<unsigned char>(s[j]))
                                                  ? s[j] - '0'
-                                                 : std::tolower(static_cast<unsigned char>(s[j])) - 'a' + 10);
+                                                 : std::tolower(static_cast<unsigned char>(s[j])) -
+                                                       'a' + 10);
         }
         ++j;
       }
@@ -97,14 +98,14 @@ std::string DecodeEntities(std::string_view s) {
 const std::set<std::string_view>& KnownElements() {
   static const std::set<std::string_view> kElements = {
       "a", "abbr", "acronym", "address", "area", "b", "base", "bdo", "big", "blockquote", "body",
-      "br", "button", "caption", "cite", "code", "col", "colgroup", "dd", "del", "dfn", "div",
-      "dl", "dt", "em", "fieldset", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr",
-      "html", "i", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "map", "meta",
-      "noscript", "object", "ol", "optgroup", "option", "p", "param", "pre", "q", "samp",
-      "script", "select", "small", "span", "strong", "style", "sub", "sup", "table", "tbody",
-      "td", "textarea", "tfoot", "th", "thead", "title", "tr", "tt", "ul", "var", "applet",
-      "basefont", "center", "dir", "font", "frame", "frameset", "iframe", "isindex", "menu",
-      "noframes", "s", "strike", "u", "nobr", "x-sigsep", "x-tab",
+      "br", "button", "caption", "cite", "code", "col", "colgroup", "dd", "del", "dfn", "div", "dl",
+      "dt", "em", "fieldset", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html", "i",
+      "img", "input", "ins", "kbd", "label", "legend", "li", "link", "map", "meta", "noscript",
+      "object", "ol", "optgroup", "option", "p", "param", "pre", "q", "samp", "script", "select",
+      "small", "span", "strong", "style", "sub", "sup", "table", "tbody", "td", "textarea", "tfoot",
+      "th", "thead", "title", "tr", "tt", "ul", "var", "applet", "basefont", "center", "dir",
+      "font", "frame", "frameset", "iframe", "isindex", "menu", "noframes", "s", "strike", "u",
+      "nobr", "x-sigsep", "x-tab",
       // "tricks"
       "bgsound", "embed", "listing", "plaintext", "xmp"};
   return kElements;
@@ -189,7 +190,8 @@ class Renderer {
       ws = "\n";
     } else if (tag == "li" || tag == "th" || tag == "td" || tag == "dt" || tag == "dd" ||
                tag == "embed" ||
-               (tag.size() == 2 && tag[0] == 'h' && std::isdigit(static_cast<unsigned char>(tag[1])))) {
+               (tag.size() == 2 && tag[0] == 'h' &&
+                std::isdigit(static_cast<unsigned char>(tag[1])))) {
       ws = " ";
     } else if (tag == "p" || tag == "hr" || tag == "blockquote" || tag == "pre" ||
                tag == "listing" || tag == "plaintext" || tag == "xmp" || tag == "title") {
@@ -208,10 +210,12 @@ class Renderer {
     auto is_trim = [](std::string_view s, size_t i, bool from_end) -> size_t {
       unsigned char c = static_cast<unsigned char>(s[i]);
       if (IsHtmlSpace(static_cast<char>(c)) || c == 0xA0) {
-        if (c == 0xA0 && from_end && i > 0 && static_cast<unsigned char>(s[i - 1]) == 0xC2) return 2;
+        if (c == 0xA0 && from_end && i > 0 && static_cast<unsigned char>(s[i - 1]) == 0xC2)
+          return 2;
         return 1;
       }
-      if (!from_end && c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA0) {
+      if (!from_end && c == 0xC2 && i + 1 < s.size() &&
+          static_cast<unsigned char>(s[i + 1]) == 0xA0) {
         return 2;
       }
       return 0;
@@ -304,7 +308,8 @@ class Renderer {
       std::string lower = Lower(*content);
       size_t url = std::string::npos;
       for (size_t p = lower.find("url"); p != std::string::npos; p = lower.find("url", p + 1)) {
-        if (p > 0 && (std::isalnum(static_cast<unsigned char>(lower[p - 1])) || lower[p - 1] == '_')) {
+        if (p > 0 &&
+            (std::isalnum(static_cast<unsigned char>(lower[p - 1])) || lower[p - 1] == '_')) {
           continue;
         }
         size_t q = p + 3;
@@ -344,7 +349,9 @@ std::string Preprocess(std::string_view html) {
     if (c == '<' && i + 1 < html.size() &&
         (std::isalnum(static_cast<unsigned char>(html[i + 1])) || html[i + 1] == '_')) {
       size_t j = i + 1;
-      while (j < html.size() && (std::isalnum(static_cast<unsigned char>(html[j])) || html[j] == '_')) ++j;
+      while (j < html.size() &&
+             (std::isalnum(static_cast<unsigned char>(html[j])) || html[j] == '_'))
+        ++j;
       size_t k = j;
       while (k < html.size() && IsHtmlSpace(html[k])) ++k;
       if (k + 1 < html.size() && html[k] == '/' && html[k + 1] == '>') {
@@ -414,7 +421,7 @@ class Tokenizer {
       if (lt + 2 < n && std::isalpha(static_cast<unsigned char>(s_[lt + 2]))) {
         size_t j = lt + 2;
         while (j < n && !IsHtmlSpace(s_[j]) && s_[j] != '>') ++j;
-        size_t gt = s_.find('>', j);
+        size_t gt = Find(">", j);
         if (gt == std::string_view::npos) return lt;
         FlushText();
         r_.Tag(Lower(s_.substr(lt + 2, j - lt - 2)), {}, false);
@@ -424,30 +431,30 @@ class Tokenizer {
     }
     if (d == '!') {
       if (s_.compare(lt, 4, "<!--") == 0) {
-        size_t end = s_.find("-->", lt + 4);
+        size_t end = Find("-->", lt + 4);
         if (end != std::string_view::npos) {
           FlushText();
           return end + 3;
         }
-        size_t gt = s_.find('>', lt + 4);
+        size_t gt = Find(">", lt + 4);
         if (gt == std::string_view::npos) return lt;
         FlushText();
         return gt + 1;
       }
       if (s_.compare(lt, 9, "<![CDATA[") == 0) {
-        size_t end = s_.find("]]>", lt + 9);
+        size_t end = Find("]]>", lt + 9);
         if (end == std::string_view::npos) return lt;
         FlushText();
         r_.Text(std::string(s_.substr(lt + 9, end - lt - 9)));
         return end + 3;
       }
-      size_t gt = s_.find('>', lt + 2);
+      size_t gt = Find(">", lt + 2);
       if (gt == std::string_view::npos) return lt;
       FlushText();
       return gt + 1;
     }
     if (d == '?') {
-      size_t gt = s_.find('>', lt + 2);
+      size_t gt = Find(">", lt + 2);
       if (gt == std::string_view::npos) return lt;
       FlushText();
       return gt + 1;
@@ -475,7 +482,7 @@ class Tokenizer {
         ++k;
         while (k < n && IsHtmlSpace(s_[k])) ++k;
         if (k < n && (s_[k] == '"' || s_[k] == '\'')) {
-          size_t close = s_.find(s_[k], k + 1);
+          size_t close = Find(s_.substr(k, 1), k + 1);
           if (close == std::string_view::npos) return lt;
           value = DecodeEntities(s_.substr(k + 1, close - k - 1));
           j = close + 1;
@@ -497,7 +504,8 @@ class Tokenizer {
     r_.Tag(tag, attrs, true);
     size_t after = j + 1;
     // Elements whose content HTML::Parser does not parse as markup.
-    static const std::set<std::string_view> kRaw = {"script", "style", "xmp", "iframe", "plaintext"};
+    static const std::set<std::string_view> kRaw = {"script", "style", "xmp", "iframe",
+                                                    "plaintext"};
     static const std::set<std::string_view> kDecoded = {"title", "textarea"};
     bool raw = kRaw.count(tag) > 0;
     if (!raw && kDecoded.count(tag) == 0) return after;
@@ -507,7 +515,7 @@ class Tokenizer {
     }
     size_t search = after;
     while (true) {
-      size_t close = s_.find("</", search);
+      size_t close = Find("</", search);
       if (close == std::string_view::npos) {
         std::string content(s_.substr(after));
         r_.Text(raw ? content : DecodeEntities(content));
@@ -518,7 +526,7 @@ class Tokenizer {
           (end_name >= n || IsHtmlSpace(s_[end_name]) || s_[end_name] == '>')) {
         std::string content(s_.substr(after, close - after));
         if (!content.empty()) r_.Text(raw ? content : DecodeEntities(content));
-        size_t gt = s_.find('>', end_name);
+        size_t gt = Find(">", end_name);
         r_.Tag(tag, {}, false);
         return gt == std::string_view::npos ? n : gt + 1;
       }
@@ -526,9 +534,27 @@ class Tokenizer {
     }
   }
 
+  // s_.find(needle, from) that remembers failures: once a needle is known to be absent from
+  // some position on, later searches from there on fail at once. Keeps hostile input such as
+  // thousands of unterminated "<a x='" linear instead of quadratic.
+  size_t Find(std::string_view needle, size_t from) {
+    auto it = absent_from_.find(needle);
+    if (it != absent_from_.end() && from >= it->second) return std::string_view::npos;
+    size_t at = s_.find(needle, from);
+    if (at == std::string_view::npos) {
+      if (it == absent_from_.end()) {
+        absent_from_.emplace(std::string(needle), from);
+      } else {
+        it->second = std::min(it->second, from);
+      }
+    }
+    return at;
+  }
+
   std::string_view s_;
   Renderer& r_;
   std::string text_;
+  std::map<std::string, size_t, std::less<>> absent_from_;
 };
 
 struct ParsedUri {

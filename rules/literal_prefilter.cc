@@ -100,8 +100,8 @@ class Analyzer {
       size_t digits_start = j;
       while (j < p_.size() && std::isdigit(static_cast<unsigned char>(p_[j]))) ++j;
       bool have_min = j > digits_start;
-      int value = have_min ? std::atoi(std::string(p_.substr(digits_start, j - digits_start)).c_str())
-                           : 0;
+      int value =
+          have_min ? std::atoi(std::string(p_.substr(digits_start, j - digits_start)).c_str()) : 0;
       if (j < p_.size() && p_[j] == '}' && have_min) {
         min = value;
         pos_ = j + 1;
@@ -184,17 +184,23 @@ class Analyzer {
     char c = Cur();
     ++pos_;
     switch (c) {
-      case '.': return Atom{};
+      case '.':
+        return Atom{};
       case '^':
       case '$': {
         Atom a;
         a.kind = Atom::Kind::kZeroWidth;
         return a;
       }
-      case '[': SkipClass(); return Atom{};
-      case '(': return ParseGroup();
-      case '\\': return ParseEscape();
-      default: return Char(c);
+      case '[':
+        SkipClass();
+        return Atom{};
+      case '(':
+        return ParseGroup();
+      case '\\':
+        return ParseEscape();
+      default:
+        return Char(c);
     }
   }
 
@@ -245,7 +251,8 @@ class Analyzer {
       } else if (k == '<' && pos_ + 1 < p_.size() && (p_[pos_ + 1] == '=' || p_[pos_ + 1] == '!')) {
         pos_ += 2;
         lookaround = true;
-      } else if (k == '<' || k == '\'' || (k == 'P' && pos_ + 1 < p_.size() && p_[pos_ + 1] == '<')) {
+      } else if (k == '<' || k == '\'' ||
+                 (k == 'P' && pos_ + 1 < p_.size() && p_[pos_ + 1] == '<')) {
         char close = k == '\'' ? '\'' : '>';
         size_t end = p_.find(close, pos_ + 1);
         if (end == std::string_view::npos) throw GiveUp{};
@@ -255,8 +262,8 @@ class Analyzer {
         // callouts) is beyond this analysis.
         size_t j = pos_;
         bool turns_on_x = false, negative = false;
-        while (j < p_.size() && (std::isalpha(static_cast<unsigned char>(p_[j])) || p_[j] == '-' ||
-                                 p_[j] == '^')) {
+        while (j < p_.size() &&
+               (std::isalpha(static_cast<unsigned char>(p_[j])) || p_[j] == '-' || p_[j] == '^')) {
           if (p_[j] == '-') negative = true;
           if (p_[j] == 'x' && !negative) turns_on_x = true;
           if (std::isalpha(static_cast<unsigned char>(p_[j])) &&
@@ -294,8 +301,19 @@ class Analyzer {
     char e = Cur();
     ++pos_;
     switch (e) {
-      case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
-      case 'v': case 'V': case 'R': case 'X': case 'C':
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+      case 's':
+      case 'S':
+      case 'h':
+      case 'H':
+      case 'v':
+      case 'V':
+      case 'R':
+      case 'X':
+      case 'C':
         return Atom{};
       case 'N':
       case 'o':
@@ -306,12 +324,19 @@ class Analyzer {
           pos_ = close + 1;
         }
         return Atom{};
-      case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K': {
+      case 'b':
+      case 'B':
+      case 'A':
+      case 'z':
+      case 'Z':
+      case 'G':
+      case 'K': {
         Atom a;
         a.kind = Atom::Kind::kZeroWidth;
         return a;
       }
-      case 'p': case 'P':
+      case 'p':
+      case 'P':
         if (!AtEnd() && Cur() == '{') {
           size_t close = p_.find('}', pos_);
           if (close == std::string_view::npos) throw GiveUp{};
@@ -320,22 +345,30 @@ class Analyzer {
           ++pos_;
         }
         return Atom{};
-      case 'g': case 'k':
+      case 'g':
+      case 'k':
         if (!AtEnd() && (Cur() == '{' || Cur() == '<' || Cur() == '\'')) {
           char close = Cur() == '{' ? '}' : Cur() == '<' ? '>' : '\'';
           size_t end = p_.find(close, pos_ + 1);
           if (end == std::string_view::npos) throw GiveUp{};
           pos_ = end + 1;
         } else {
-          while (!AtEnd() && (std::isdigit(static_cast<unsigned char>(Cur())) || Cur() == '-')) ++pos_;
+          while (!AtEnd() && (std::isdigit(static_cast<unsigned char>(Cur())) || Cur() == '-'))
+            ++pos_;
         }
         return Atom{};
-      case 't': return Char('\t');
-      case 'n': return Char('\n');
-      case 'r': return Char('\r');
-      case 'f': return Char('\f');
-      case 'e': return Char('\x1b');
-      case 'a': return Char('\a');
+      case 't':
+        return Char('\t');
+      case 'n':
+        return Char('\n');
+      case 'r':
+        return Char('\r');
+      case 'f':
+        return Char('\f');
+      case 'e':
+        return Char('\x1b');
+      case 'a':
+        return Char('\a');
       case 'c':
         if (AtEnd()) throw GiveUp{};
         return Char(static_cast<char>(std::toupper(static_cast<unsigned char>(p_[pos_++])) ^ 0x40));
@@ -344,15 +377,16 @@ class Analyzer {
         if (!AtEnd() && Cur() == '{') {
           size_t close = p_.find('}', pos_);
           if (close == std::string_view::npos) throw GiveUp{};
-          value = static_cast<unsigned>(
-              std::strtoul(std::string(p_.substr(pos_ + 1, close - pos_ - 1)).c_str(), nullptr, 16));
+          value = static_cast<unsigned>(std::strtoul(
+              std::string(p_.substr(pos_ + 1, close - pos_ - 1)).c_str(), nullptr, 16));
           pos_ = close + 1;
         } else {
           int n = 0;
           while (n < 2 && !AtEnd() && std::isxdigit(static_cast<unsigned char>(Cur()))) {
-            value = value * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(Cur()))
-                                                           ? Cur() - '0'
-                                                           : std::tolower(Cur()) - 'a' + 10);
+            value =
+                value * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(Cur()))
+                                                       ? Cur() - '0'
+                                                       : std::tolower(Cur()) - 'a' + 10);
             ++pos_;
             ++n;
           }
@@ -364,8 +398,8 @@ class Analyzer {
         // \Q...\E: literal text; return it as a sequence of chars is not possible in one atom,
         // so treat the first char as the atom and push the position back for the rest.
         size_t end = p_.find("\\E", pos_);
-        std::string_view quoted = p_.substr(pos_, end == std::string_view::npos ? p_.size() - pos_
-                                                                                : end - pos_);
+        std::string_view quoted =
+            p_.substr(pos_, end == std::string_view::npos ? p_.size() - pos_ : end - pos_);
         if (quoted.empty()) {
           pos_ = end == std::string_view::npos ? p_.size() : end + 2;
           Atom a;

@@ -44,9 +44,9 @@ class LiteralMatcher {
   size_t literal_count_ = 0;
   size_t classes_ = 1;
   uint8_t byte_class_[256] = {};
-  std::vector<uint32_t> next_;        // state * classes_ + class -> state
-  std::vector<int32_t> output_;       // literal ending at this state, or -1
-  std::vector<uint32_t> dict_link_;   // nearest proper suffix state with an output, or 0
+  std::vector<uint32_t> next_;       // state * classes_ + class -> state
+  std::vector<int32_t> output_;      // literal ending at this state, or -1
+  std::vector<uint32_t> dict_link_;  // nearest proper suffix state with an output, or 0
 };
 
 }  // namespace moat::rules

@@ -165,7 +165,8 @@ std::vector<HeaderField> ParseHeaderFields(std::string_view raw, std::string* he
   bool squash_crlf = false;
   {
     size_t first_nl = raw.find('\n', pos);
-    if (first_nl != std::string_view::npos && first_nl > pos && raw[first_nl - 1] == '\r') squash_crlf = true;
+    if (first_nl != std::string_view::npos && first_nl > pos && raw[first_nl - 1] == '\r')
+      squash_crlf = true;
     size_t last_start = raw.rfind('\n', raw.size() >= 2 ? raw.size() - 2 : 0);
     std::string_view last = raw.substr(last_start == std::string_view::npos ? 0 : last_start + 1);
     if (last.find("\r\n") != std::string_view::npos) squash_crlf = true;
@@ -264,8 +265,7 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
     if (!text.empty()) text += '\n';
     std::string type = EffectiveType(part);
     if (type != "text/plain" && type != "text/html") continue;
-    std::string decoded =
-        part.utf8_text ? *part.utf8_text : ToUtf8(part.raw_text, part.charset);
+    std::string decoded = part.utf8_text ? *part.utf8_text : ToUtf8(part.raw_text, part.charset);
     std::string rendered;
     if (type == "text/html" && !decoded.empty()) {
       HtmlRendering html = RenderHtml(decoded);
@@ -292,8 +292,8 @@ MessageView BuildMessageView(const ParsedMessage& message, const ViewOptions& op
     SplitShortParagraphs(raw, view.rawbody);
   }
 
-  const UriContext* uris = options.uri_context != nullptr ? options.uri_context
-                                                          : UriContext::Empty().get();
+  const UriContext* uris =
+      options.uri_context != nullptr ? options.uri_context : UriContext::Empty().get();
   if (uris != nullptr) view.uris = uris->CollectUris(view.body, html_links);
   return view;
 }

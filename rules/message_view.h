@@ -81,8 +81,8 @@ struct MessageView {
   // Header fields of every MIME entity (the message itself first, then each part, containers
   // included, depth first), for `mimeheader` rules.
   std::vector<std::vector<HeaderField>> mime_entities;
-  size_t text_html_parts = 0;            // leaf parts of type text/html
-  size_t text_other_parts = 0;           // other text/* leaf parts
+  size_t text_html_parts = 0;   // leaf parts of type text/html
+  size_t text_other_parts = 0;  // other text/* leaf parts
 };
 
 // One leaf MIME part, as the adapter hands it over.

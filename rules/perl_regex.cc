@@ -11,9 +11,7 @@ using core::Result;
 
 namespace {
 
-bool IsWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 // SpamAssassin accepts modifier letters a-d and f-z after the closing delimiter.
 bool IsModifierLetter(char c) { return c >= 'a' && c <= 'z' && c != 'e'; }
@@ -38,10 +36,18 @@ Result<PerlRegex> SplitRegexLiteral(std::string_view literal) {
     }
     char open = rest[op];
     switch (open) {
-      case '{': delim_end = '}'; break;
-      case '(': delim_end = ')'; break;
-      case '<': delim_end = '>'; break;
-      case '[': delim_end = ']'; break;
+      case '{':
+        delim_end = '}';
+        break;
+      case '(':
+        delim_end = ')';
+        break;
+      case '<':
+        delim_end = '>';
+        break;
+      case '[':
+        delim_end = ']';
+        break;
       default:
         if (IsWordChar(open) || std::isspace(static_cast<unsigned char>(open))) {
           return Fail(ErrorCode::kInvalid, "missing regexp delimiters");
@@ -141,14 +147,27 @@ Result<core::Regex> CompilePerlRegex(const PerlRegex& regex, const RegexLimits& 
   std::string prefix;
   for (char c : regex.modifiers) {
     switch (c) {
-      case 'i': options.caseless = true; break;
-      case 'm': options.multiline = true; break;
-      case 's': options.dotall = true; break;
-      case 'x': options.extended = true; break;
+      case 'i':
+        options.caseless = true;
+        break;
+      case 'm':
+        options.multiline = true;
+        break;
+      case 's':
+        options.dotall = true;
+        break;
+      case 'x':
+        options.extended = true;
+        break;
       case 'n':
         if (prefix.empty()) prefix = "(?n)";
         break;
-      case 'a': case 'd': case 'l': case 'u': case 'p': case 'o':
+      case 'a':
+      case 'd':
+      case 'l':
+      case 'u':
+      case 'p':
+      case 'o':
         break;
       default:
         return Fail(ErrorCode::kInvalid, "unknown regexp modifier '{}'", c);

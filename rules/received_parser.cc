@@ -1,12 +1,12 @@
 // received_parser.cc - a port of the common cases of Message::Metadata::Received.
 #include "rules/received_parser.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "core/regex.h"
 
@@ -77,10 +77,13 @@ const std::vector<Branch>& Branches() {
       {R"(^(\S+) \(\[({IP})\](.*?)\) by (\S+) .*Exim)", "rdns=1 helohost=1 ip=2 eximsub=3 by=4"},
       {R"(^(\S+) \[({IP})\](:\d+)? by (\S+) .*Exim)", "rdns=1 ip=2 helo=1 by=4"},
       // Postfix
-      {R"(^(\S+) \((\S+) \[({IP})\]\) by (\S+) .*\(Postfix\) with)", "helo=1 rdns=2 ip=3 by=4", true},
-      {R"(^(\S+) \((\S+)\[({IP})\]\) by (\S+) .*\(Postfix\) with)", "helo=1 rdns=2 ip=3 by=4", true},
+      {R"(^(\S+) \((\S+) \[({IP})\]\) by (\S+) .*\(Postfix\) with)", "helo=1 rdns=2 ip=3 by=4",
+       true},
+      {R"(^(\S+) \((\S+)\[({IP})\]\) by (\S+) .*\(Postfix\) with)", "helo=1 rdns=2 ip=3 by=4",
+       true},
       {R"(^({IP}) \(\[{IP}\]\) by (\S+).*\bwith HTTP\b)", "ip=1 by=2"},
-      {R"(^(\S+) \((\S+) \[({IP})\].*\) by (\S+) \((?!qmail-))", "helo=1 rdns=2 ip=3 by=4 identstrip", true},
+      {R"(^(\S+) \((\S+) \[({IP})\].*\) by (\S+) \((?!qmail-))",
+       "helo=1 rdns=2 ip=3 by=4 identstrip", true},
       {R"(^(\S+) \((\S+) \[({IP})\]\) by (\S+) with \S+ \()", "helo=1 rdns=2 ip=3 by=4", true},
       {R"(^(\S+) \(\[({IP})\] helo=(\S+)\) by (\S+) with )", "rdns=1 ip=2 helo=3 by=4"},
       {R"(^(\S+) \(<unknown\S*>\[({IP})\]\) by (\S+) )", "helo=1 ip=2 by=3", true},
@@ -147,25 +150,30 @@ const std::vector<Branch>& Branches() {
 
 Patterns::Patterns() {
   for (const Branch& b : Branches()) Add(b.pattern);
-  for (const char* p :
-       {R"((?i)^\(?from )", R"(\bwith local for\b)", R"((?i)^from (\S+) by [^\s;]+ ?;)",
-        R"(^\[[\d.]+\]$)",
-        R"([\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$)",
-        R"( id <?([^\s<>;]{3,}))",
-        R"(\bhelo=([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
-        R"(\b(?:HELO|EHLO) ([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
-        R"( by (\S+)(?:[^-A-Za-z0-9\;\.]|$))",
-        R"((?i) with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$))",
-        R"(^from .*?(?:\]\)|\)\]) \(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) \S+(?:, .*?)?\) by )",
-        R"(^from .*?(?:\](?: \([^)]*\))?\)|\)\]) .*?\(.*?authenticated.*?\).*? by)",
-        R"(\) \(Authenticated sender: \S+\) by \S+ \(([^\)]+)\) with )",
-        R"((?i) by .* \(via (HTTP.?)\)(?: |;|$))",
-        R"((?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b)",
-        R"( \((?:SquirrelMail|NaSMail) authenticated user )",
-        R"(({IP})\b(?![.-]).{10,80}by (\S+) with HTTP)",
-        R"(helo=(\S+))", R"(ident=(\S*))",
-        R"(^(\S+)[^-A-Za-z0-9\.])", R"(\[({IP})\])",
-        R"((?i)^(?:10|127|169\.254|172\.(?:1[6-9]|2[0-9]|3[01])|192\.168|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))\.|^fe[89ab][0-9a-f]:|^(?:0{1,4}:){7}0{0,3}1$|^::1$)"}) {
+  for (
+      const char* p :
+      {R"((?i)^\(?from )",
+       R"(\bwith local for\b)",
+       R"((?i)^from (\S+) by [^\s;]+ ?;)",
+       R"(^\[[\d.]+\]$)",
+       R"([\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$)",
+       R"( id <?([^\s<>;]{3,}))",
+       R"(\bhelo=([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
+       R"(\b(?:HELO|EHLO) ([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
+       R"( by (\S+)(?:[^-A-Za-z0-9\;\.]|$))",
+       R"((?i) with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$))",
+       R"(^from .*?(?:\]\)|\)\]) \(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) \S+(?:, .*?)?\) by )",
+       R"(^from .*?(?:\](?: \([^)]*\))?\)|\)\]) .*?\(.*?authenticated.*?\).*? by)",
+       R"(\) \(Authenticated sender: \S+\) by \S+ \(([^\)]+)\) with )",
+       R"((?i) by .* \(via (HTTP.?)\)(?: |;|$))",
+       R"((?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b)",
+       R"( \((?:SquirrelMail|NaSMail) authenticated user )",
+       R"(({IP})\b(?![.-]).{10,80}by (\S+) with HTTP)",
+       R"(helo=(\S+))",
+       R"(ident=(\S*))",
+       R"(^(\S+)[^-A-Za-z0-9\.])",
+       R"(\[({IP})\])",
+       R"((?i)^(?:10|127|169\.254|172\.(?:1[6-9]|2[0-9]|3[01])|192\.168|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))\.|^fe[89ab][0-9a-f]:|^(?:0{1,4}:){7}0{0,3}1$|^::1$)"}) {
     Add(p);
   }
 }
@@ -192,8 +200,9 @@ std::string StripChars(std::string s) {
 }  // namespace
 
 std::string Relay::AsString() const {
-  return fmt::format("[ ip={} rdns={} helo={} by={} ident={} envfrom={} intl={} id={} auth={} msa=0 ]",
-                     ip, rdns, helo, by, ident, envfrom, internal ? 1 : 0, id, auth);
+  return fmt::format(
+      "[ ip={} rdns={} helo={} by={} ident={} envfrom={} intl={} id={} auth={} msa=0 ]", ip, rdns,
+      helo, by, ident, envfrom, internal ? 1 : 0, id, auth);
 }
 
 ReceivedParse ParseReceivedLine(const std::string& input) {
@@ -217,13 +226,15 @@ ReceivedParse ParseReceivedLine(const std::string& input) {
     out.kind = ReceivedParse::Kind::kIgnored;
     return out;
   }
-  if (auto m = Match(R"((?i)^from (\S+) by [^\s;]+ ?;)", s); m && !Match(R"(^\[[\d.]+\]$)", (*m)[1])) {
+  if (auto m = Match(R"((?i)^from (\S+) by [^\s;]+ ?;)", s);
+      m && !Match(R"(^\[[\d.]+\]$)", (*m)[1])) {
     out.kind = ReceivedParse::Kind::kIgnored;
     return out;
   }
-  if (auto m = Patterns::Get()(
-          R"([\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$)")
-          .Search(s);
+  if (auto m =
+          Patterns::Get()(
+              R"([\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$)")
+              .Search(s);
       m && m->has_value()) {
     s.resize((*m)->group(0).begin);
   }
@@ -232,21 +243,31 @@ ReceivedParse ParseReceivedLine(const std::string& input) {
   Relay r;
   bool looked_up_dns = false;
   if (auto m = Match(R"( id <?([^\s<>;]{3,}))", s)) r.id = (*m)[1];
-  if (auto m = Match(R"(\bhelo=([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))", s)) {
+  if (auto m = Match(
+          R"(\bhelo=([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
+          s)) {
     r.helo = (*m)[1];
-  } else if (auto m2 = Match(R"(\b(?:HELO|EHLO) ([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))", s)) {
+  } else if (
+      auto m2 = Match(
+          R"(\b(?:HELO|EHLO) ([-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]+)(?:[^-A-Za-z0-9\.\^+_&:=?!@%*\$\\\/]|$))",
+          s)) {
     r.helo = (*m2)[1];
   }
   if (auto m = Match(R"( by (\S+)(?:[^-A-Za-z0-9\;\.]|$))", s)) r.by = (*m)[1];
   if (s.find(" by ") != std::string::npos) {
     if (auto m = Match(R"((?i) with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$))", s)) {
       r.auth = (*m)[1];
-    } else if (auto m2 = Match(R"(^from .*?(?:\]\)|\)\]) \(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) \S+(?:, .*?)?\) by )", s)) {
+    } else if (
+        auto m2 = Match(
+            R"(^from .*?(?:\]\)|\)\]) \(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) \S+(?:, .*?)?\) by )",
+            s)) {
       r.auth = (*m2)[1];
     } else if (s.find("authenticated") != std::string::npos &&
-               Match(R"(^from .*?(?:\](?: \([^)]*\))?\)|\)\]) .*?\(.*?authenticated.*?\).*? by)", s)) {
+               Match(R"(^from .*?(?:\](?: \([^)]*\))?\)|\)\]) .*?\(.*?authenticated.*?\).*? by)",
+                     s)) {
       r.auth = "Sendmail";
-    } else if (auto m3 = Match(R"(\) \(Authenticated sender: \S+\) by \S+ \(([^\)]+)\) with )", s)) {
+    } else if (auto m3 =
+                   Match(R"(\) \(Authenticated sender: \S+\) by \S+ \(([^\)]+)\) with )", s)) {
       r.auth = (*m3)[1] == "Postfix" ? "Postfix" : "Postfix (" + (*m3)[1] + ")";
     } else if (auto m4 = Match(R"((?i) by .* \(via (HTTP.?)\)(?: |;|$))", s)) {
       r.auth = (*m4)[1];
@@ -257,7 +278,8 @@ ReceivedParse ParseReceivedLine(const std::string& input) {
   if (s.rfind("from ", 0) == 0 || s.rfind("FROM ", 0) == 0 || s.rfind("From ", 0) == 0) {
     s.erase(0, 5);
     std::optional<std::string> envfrom;
-    if (auto m = Match(R"((?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b)", s)) envfrom = (*m)[1];
+    if (auto m = Match(R"((?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b)", s))
+      envfrom = (*m)[1];
     if (envfrom) r.envfrom = *envfrom;
     if (Match(R"( \((?:SquirrelMail|NaSMail) authenticated user )", s)) {
       if (auto m = Match(R"(({IP})\b(?![.-]).{10,80}by (\S+) with HTTP)", s)) {
@@ -339,13 +361,17 @@ ReceivedParse ParseReceivedLine(const std::string& input) {
   r.by = StripChars(r.by);
   r.ident = StripChars(r.ident);
   if (!r.envfrom.empty()) {
-    while (!r.envfrom.empty() && (r.envfrom.front() == '<' || r.envfrom.front() == ' ')) r.envfrom.erase(0, 1);
-    while (!r.envfrom.empty() && (r.envfrom.back() == '>' || r.envfrom.back() == ' ')) r.envfrom.pop_back();
+    while (!r.envfrom.empty() && (r.envfrom.front() == '<' || r.envfrom.front() == ' '))
+      r.envfrom.erase(0, 1);
+    while (!r.envfrom.empty() && (r.envfrom.back() == '>' || r.envfrom.back() == ' '))
+      r.envfrom.pop_back();
     r.envfrom = StripChars(r.envfrom);
   }
-  r.ip_private = Match(
-      R"((?i)^(?:10|127|169\.254|172\.(?:1[6-9]|2[0-9]|3[01])|192\.168|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))\.|^fe[89ab][0-9a-f]:|^(?:0{1,4}:){7}0{0,3}1$|^::1$)",
-      r.ip).has_value();
+  r.ip_private =
+      Match(
+          R"((?i)^(?:10|127|169\.254|172\.(?:1[6-9]|2[0-9]|3[01])|192\.168|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))\.|^fe[89ab][0-9a-f]:|^(?:0{1,4}:){7}0{0,3}1$|^::1$)",
+          r.ip)
+          .has_value();
   out.kind = ReceivedParse::Kind::kRelay;
   out.relay = std::move(r);
   return out;

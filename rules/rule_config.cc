@@ -1,14 +1,14 @@
 // rule_config.cc - the .cf reader (SpamAssassin's Conf::Parser::parse_line loop, in C++).
 #include "rules/rule_config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "rules/expression.h"
 #include "rules/plugin_registry.h"
@@ -19,13 +19,20 @@ std::string SourceLocation::ToString() const { return fmt::format("{}:{}", file,
 
 std::string_view RuleKindName(RuleKind kind) {
   switch (kind) {
-    case RuleKind::kHeader: return "header";
-    case RuleKind::kBody: return "body";
-    case RuleKind::kRawbody: return "rawbody";
-    case RuleKind::kFull: return "full";
-    case RuleKind::kUri: return "uri";
-    case RuleKind::kMeta: return "meta";
-    case RuleKind::kMimeheader: return "mimeheader";
+    case RuleKind::kHeader:
+      return "header";
+    case RuleKind::kBody:
+      return "body";
+    case RuleKind::kRawbody:
+      return "rawbody";
+    case RuleKind::kFull:
+      return "full";
+    case RuleKind::kUri:
+      return "uri";
+    case RuleKind::kMeta:
+      return "meta";
+    case RuleKind::kMimeheader:
+      return "mimeheader";
   }
   return "unknown";
 }
@@ -243,8 +250,8 @@ class Reader {
   bool EvaluateCondition(const std::string& condition, const SourceLocation& where) {
     auto expression = ParseExpression(condition, /*allow_calls=*/true);
     if (!expression) {
-      Error(where, fmt::format("unparseable condition '{}': {}", condition,
-                               expression.error().message()));
+      Error(where,
+            fmt::format("unparseable condition '{}': {}", condition, expression.error().message()));
       return false;
     }
     std::string unknown;
@@ -278,9 +285,13 @@ class Reader {
   void HandleDirective(const std::string& key, std::string_view value, std::string_view line,
                        const SourceLocation& where) {
     static const std::map<std::string_view, RuleKind> kRuleKinds = {
-        {"header", RuleKind::kHeader}, {"body", RuleKind::kBody},
-        {"rawbody", RuleKind::kRawbody}, {"full", RuleKind::kFull},
-        {"uri", RuleKind::kUri}, {"meta", RuleKind::kMeta}, {"mimeheader", RuleKind::kMimeheader},
+        {"header", RuleKind::kHeader},
+        {"body", RuleKind::kBody},
+        {"rawbody", RuleKind::kRawbody},
+        {"full", RuleKind::kFull},
+        {"uri", RuleKind::kUri},
+        {"meta", RuleKind::kMeta},
+        {"mimeheader", RuleKind::kMimeheader},
     };
     if (auto it = kRuleKinds.find(key); it != kRuleKinds.end()) {
       AddRule(it->second, key, value, line, where);
@@ -304,8 +315,8 @@ class Reader {
         Error(where, fmt::format("missing '{}' value", key));
         return;
       }
-      auto& map = key == "replace_tag"   ? config_.replace_tag
-                  : key == "replace_pre" ? config_.replace_pre
+      auto& map = key == "replace_tag"    ? config_.replace_tag
+                  : key == "replace_pre"  ? config_.replace_pre
                   : key == "replace_post" ? config_.replace_post
                                           : config_.replace_inter;
       map[std::string(name)] = std::string(text);
@@ -365,8 +376,8 @@ class Reader {
     Unsupported(key, where, line);
   }
 
-  void AddRule(RuleKind kind, const std::string& key, std::string_view value,
-               std::string_view line, const SourceLocation& where) {
+  void AddRule(RuleKind kind, const std::string& key, std::string_view value, std::string_view line,
+               const SourceLocation& where) {
     auto [name, definition] = SplitFirstWord(value);
     if (name.empty()) return Error(where, fmt::format("'{}' without a rule name", key));
     if (!IsRuleName(name)) {
@@ -382,7 +393,8 @@ class Reader {
     rule.kind = kind;
     rule.definition = std::string(definition);
     rule.where = where;
-    rule.eval = kind != RuleKind::kMeta && kind != RuleKind::kMimeheader && definition.starts_with("eval:");
+    rule.eval =
+        kind != RuleKind::kMeta && kind != RuleKind::kMimeheader && definition.starts_with("eval:");
     if (rule.eval) Unsupported(fmt::format("{} eval", key), where, line);
     config_.rules[rule.name] = std::move(rule);
   }

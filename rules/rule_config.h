@@ -5,9 +5,10 @@
 // `include` relative to the including file, `if`/`ifplugin`/`else`/`endif` evaluated with the
 // plugin table of plugin_registry.h, `require_version`. It keeps every definition with its
 // file:line: rules (header, body, rawbody, full, uri, meta, and their `eval:` forms), score,
-// mimeheader (the MIMEHeader plugin), describe, tflags, the ReplaceTags settings, the registry boundaries (util_rb_tld, _2tld, _3tld)
-// and redirector_pattern. Everything else is counted per directive as unsupported and listed,
-// never fatal. Later definitions replace earlier ones, as in SpamAssassin.
+// mimeheader (the MIMEHeader plugin), describe, tflags, the ReplaceTags settings, the registry
+// boundaries (util_rb_tld, _2tld, _3tld) and redirector_pattern. Everything else is counted per
+// directive as unsupported and listed, never fatal. Later definitions replace earlier ones, as in
+// SpamAssassin.
 //
 // Syntax problems (a rule line without a name, an unbalanced `endif`, a file that cannot be read,
 // an `include` loop) are errors with file:line; reading goes on after each.

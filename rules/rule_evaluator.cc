@@ -1,13 +1,13 @@
 // rule_evaluator.cc - SpamAssassin's Check plugin loop over a compiled RuleSet.
 #include "rules/rule_evaluator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <limits>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "rules/address_parser.h"
 #include "rules/received_parser.h"
@@ -107,7 +107,8 @@ class Run {
       const HeaderQuery& query = groups[g].first;
       bool needs_relays = query.special == HeaderQuery::Special::kRelays ||
                           query.special == HeaderQuery::Special::kAllRange;
-      values[g] = HeaderValue(view_, Index(), query, set_.uri_context(), needs_relays ? Relays() : nullptr);
+      values[g] =
+          HeaderValue(view_, Index(), query, set_.uri_context(), needs_relays ? Relays() : nullptr);
       if (values[g] && matcher.literal_count() > 0) matcher.FindAll(*values[g], visited);
     }
     if (matcher.literal_count() > 0) matcher.Collect(visited, found);
@@ -123,7 +124,7 @@ class Run {
           }
           continue;
         }
-        std::string_view subject = value ? std::string_view(*value)
+        std::string_view subject = value           ? std::string_view(*value)
                                    : rule.if_unset ? std::string_view(*rule.if_unset)
                                                    : std::string_view();
         int n;
@@ -146,9 +147,9 @@ class Run {
         if (n > 0) {
           values_[static_cast<size_t>(r)] = n;
           if (rule.header_negate) {
-            where_[static_cast<size_t>(r)] = {"header " + query.spec,
-                                              value ? Excerpt(*value, 0, kExcerptMatch)
-                                                    : std::string("(absent)")};
+            where_[static_cast<size_t>(r)] = {
+                "header " + query.spec,
+                value ? Excerpt(*value, 0, kExcerptMatch) : std::string("(absent)")};
           } else {
             Note(r, "header " + query.spec, subject);
           }
@@ -170,9 +171,8 @@ class Run {
     }
     for (int32_t r : members) {
       const Rule& rule = set_.rules()[static_cast<size_t>(r)];
-      if (!rule.literals.empty() &&
-          std::none_of(rule.literals.begin(), rule.literals.end(),
-                       [&](uint32_t id) { return found[id] != 0; })) {
+      if (!rule.literals.empty() && std::none_of(rule.literals.begin(), rule.literals.end(),
+                                                 [&](uint32_t id) { return found[id] != 0; })) {
         continue;
       }
       ++out_.regex_runs;
@@ -235,12 +235,14 @@ class Run {
         std::optional<std::string> value;
         if (rule.header.name == "ALL") {
           std::string all;
-          for (const HeaderField& f : fields) all += f.name + ":" + (rule.header.raw ? f.raw : " " + f.decoded + "\n");
+          for (const HeaderField& f : fields)
+            all += f.name + ":" + (rule.header.raw ? f.raw : " " + f.decoded + "\n");
           value = all;
         } else {
           for (const HeaderField& f : fields) {
             std::string lower = f.name;
-            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return std::tolower(c); });
             if (lower == rule.header.lower_name) value = rule.header.raw ? f.raw : f.decoded + "\n";
           }
         }
@@ -318,19 +320,22 @@ class Run {
           return HeaderValue(view_, Index(), *q, set_.uri_context(), nullptr);
         };
         if (auto list = get("Mailing-List")) {
-          static const core::Regex kEzmlm = *core::Regex::Compile(R"((?m)^contact \S+\@\S+\; run by ezmlm$)");
+          static const core::Regex kEzmlm =
+              *core::Regex::Compile(R"((?m)^contact \S+\@\S+\; run by ezmlm$)");
           static const core::Regex kDlto = *core::Regex::Compile(R"((?m)^mailing list \S+\@\S+)");
-          static const core::Regex kQmail =
-              *core::Regex::Compile(R"(qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+)");
+          static const core::Regex kQmail = *core::Regex::Compile(
+              R"(qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+)");
           if (kEzmlm.Matches(*list).value_or(false)) {
             std::string dlto = get("Delivered-To").value_or("");
             std::string rcvd = get("Received").value_or("");
-            if (kDlto.Matches(dlto).value_or(false) && kQmail.Matches(rcvd).value_or(false)) return true;
+            if (kDlto.Matches(dlto).value_or(false) && kQmail.Matches(rcvd).value_or(false))
+              return true;
           }
         }
         auto rcvd = get("Received");
         if (!rcvd) return true;
-        static const core::Regex kMsn = *core::Regex::Compile(R"(from groups\.msn\.com \(\S+\.msn\.com )");
+        static const core::Regex kMsn =
+            *core::Regex::Compile(R"(from groups\.msn\.com \(\S+\.msn\.com )");
         return kMsn.Matches(*rcvd).value_or(false);
       }
       case EvalFunction::kEnvAndHeaderFromMatch:
@@ -363,10 +368,11 @@ class Run {
         double min = std::atof(args[1].c_str());
         bool unbounded = args.size() < 3 || args[2] == "inf";
         double max = unbounded ? 0 : std::atof(args[2].c_str());
-        return std::any_of(view_.html_parts.begin(), view_.html_parts.end(), [&](const HtmlPartInfo& h) {
-          double v = static_cast<double>(h.length);
-          return unbounded ? v > min : (v > min && v <= max);
-        });
+        return std::any_of(view_.html_parts.begin(), view_.html_parts.end(),
+                           [&](const HtmlPartInfo& h) {
+                             double v = static_cast<double>(h.length);
+                             return unbounded ? v > min : (v > min && v <= max);
+                           });
       }
       case EvalFunction::kMimeHtml:
       case EvalFunction::kMimeHtmlOnly: {
@@ -393,7 +399,8 @@ class Run {
           if (line.size() <= 5) continue;
           size_t spaces = static_cast<size_t>(std::count(line.begin(), line.end(), ' '));
           size_t others = line.size() - spaces;
-          int pct = (spaces > others || others == 0) ? 100 : static_cast<int>(100 * spaces / others);
+          int pct =
+              (spaces > others || others == 0) ? 100 : static_cast<int>(100 * spaces / others);
           best = std::max(best, pct);
         }
         return best >= min && best < max;
@@ -409,18 +416,22 @@ class Run {
       if (rule.eval_args.empty()) return true;
       for (const std::string& want : rule.eval_args) {
         std::string w = want, dd = d;
-        std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
-        std::transform(dd.begin(), dd.end(), dd.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(w.begin(), w.end(), w.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        std::transform(dd.begin(), dd.end(), dd.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         if (w == dd) return true;
       }
       return false;
     };
     switch (rule.eval) {
       case EvalFunction::kDkimSigned:
-        return auth.dkim && std::any_of(auth.dkim->begin(), auth.dkim->end(),
-                                        [&](const DkimSignatureResult& s) { return domain_ok(s.domain); });
+        return auth.dkim &&
+               std::any_of(auth.dkim->begin(), auth.dkim->end(),
+                           [&](const DkimSignatureResult& s) { return domain_ok(s.domain); });
       case EvalFunction::kDkimValid:
-        return auth.dkim && std::any_of(auth.dkim->begin(), auth.dkim->end(), [&](const DkimSignatureResult& s) {
+        return auth.dkim &&
+               std::any_of(auth.dkim->begin(), auth.dkim->end(), [&](const DkimSignatureResult& s) {
                  return s.valid && domain_ok(s.domain);
                });
       case EvalFunction::kDkimValidAuthorSig: {
@@ -429,31 +440,53 @@ class Run {
         if (author.empty()) return false;
         return std::any_of(auth.dkim->begin(), auth.dkim->end(), [&](const DkimSignatureResult& s) {
           std::string d = s.domain;
-          std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+          std::transform(d.begin(), d.end(), d.begin(),
+                         [](unsigned char c) { return std::tolower(c); });
           return s.valid && (author == d || author.ends_with("." + d));
         });
       }
-      case EvalFunction::kSpfPass: return auth.spf == AuthResult::kPass;
-      case EvalFunction::kSpfNeutral: return auth.spf == AuthResult::kNeutral;
-      case EvalFunction::kSpfNone: return auth.spf == AuthResult::kNone;
-      case EvalFunction::kSpfFail: return auth.spf == AuthResult::kFail;
-      case EvalFunction::kSpfSoftFail: return auth.spf == AuthResult::kSoftFail;
-      case EvalFunction::kSpfPermError: return auth.spf == AuthResult::kPermError;
-      case EvalFunction::kSpfTempError: return auth.spf == AuthResult::kTempError;
-      case EvalFunction::kSpfHeloPass: return auth.spf_helo == AuthResult::kPass;
-      case EvalFunction::kSpfHeloNeutral: return auth.spf_helo == AuthResult::kNeutral;
-      case EvalFunction::kSpfHeloNone: return auth.spf_helo == AuthResult::kNone;
-      case EvalFunction::kSpfHeloFail: return auth.spf_helo == AuthResult::kFail;
-      case EvalFunction::kSpfHeloSoftFail: return auth.spf_helo == AuthResult::kSoftFail;
-      case EvalFunction::kSpfHeloPermError: return auth.spf_helo == AuthResult::kPermError;
-      case EvalFunction::kSpfHeloTempError: return auth.spf_helo == AuthResult::kTempError;
-      case EvalFunction::kDmarcPass: return auth.dmarc == "pass";
-      case EvalFunction::kDmarcReject: return auth.dmarc == "reject";
-      case EvalFunction::kDmarcQuarantine: return auth.dmarc == "quarantine";
-      case EvalFunction::kDmarcNone: return auth.dmarc == "none";
-      case EvalFunction::kDmarcMissing: return auth.dmarc == "missing";
-      case EvalFunction::kNone: return false;
-      default: return LocalEval(rule);
+      case EvalFunction::kSpfPass:
+        return auth.spf == AuthResult::kPass;
+      case EvalFunction::kSpfNeutral:
+        return auth.spf == AuthResult::kNeutral;
+      case EvalFunction::kSpfNone:
+        return auth.spf == AuthResult::kNone;
+      case EvalFunction::kSpfFail:
+        return auth.spf == AuthResult::kFail;
+      case EvalFunction::kSpfSoftFail:
+        return auth.spf == AuthResult::kSoftFail;
+      case EvalFunction::kSpfPermError:
+        return auth.spf == AuthResult::kPermError;
+      case EvalFunction::kSpfTempError:
+        return auth.spf == AuthResult::kTempError;
+      case EvalFunction::kSpfHeloPass:
+        return auth.spf_helo == AuthResult::kPass;
+      case EvalFunction::kSpfHeloNeutral:
+        return auth.spf_helo == AuthResult::kNeutral;
+      case EvalFunction::kSpfHeloNone:
+        return auth.spf_helo == AuthResult::kNone;
+      case EvalFunction::kSpfHeloFail:
+        return auth.spf_helo == AuthResult::kFail;
+      case EvalFunction::kSpfHeloSoftFail:
+        return auth.spf_helo == AuthResult::kSoftFail;
+      case EvalFunction::kSpfHeloPermError:
+        return auth.spf_helo == AuthResult::kPermError;
+      case EvalFunction::kSpfHeloTempError:
+        return auth.spf_helo == AuthResult::kTempError;
+      case EvalFunction::kDmarcPass:
+        return auth.dmarc == "pass";
+      case EvalFunction::kDmarcReject:
+        return auth.dmarc == "reject";
+      case EvalFunction::kDmarcQuarantine:
+        return auth.dmarc == "quarantine";
+      case EvalFunction::kDmarcNone:
+        return auth.dmarc == "none";
+      case EvalFunction::kDmarcMissing:
+        return auth.dmarc == "missing";
+      case EvalFunction::kNone:
+        return false;
+      default:
+        return LocalEval(rule);
     }
     return false;
   }

@@ -2,13 +2,13 @@
 // ReplaceTags, scores and prefilter literals.
 #include "rules/rule_set.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 namespace moat::rules {
 
@@ -111,7 +111,8 @@ std::string ReplaceTags(std::string re, const RuleConfig& c,
       auto it = c.replace_post.find(post);
       if (it != c.replace_post.end()) {
         for (auto& p : pieces) {
-          if (is_tag(p) || (p.find(start) != std::string::npos && p.ends_with(end))) p += it->second;
+          if (is_tag(p) || (p.find(start) != std::string::npos && p.ends_with(end)))
+            p += it->second;
         }
       }
     }
@@ -133,8 +134,10 @@ std::string ReplaceTags(std::string re, const RuleConfig& c,
       const std::string* replacement = tag.empty() ? nullptr : expand(tag);
       if (replacement == nullptr) continue;
       std::string whole = start + tag + end;
-      for (size_t at; (at = p.find(whole)) != std::string::npos;) p.replace(at, whole.size(), *replacement);
-      if (replacement->find('<') != std::string::npos && replacement->find('>') != std::string::npos) {
+      for (size_t at; (at = p.find(whole)) != std::string::npos;)
+        p.replace(at, whole.size(), *replacement);
+      if (replacement->find('<') != std::string::npos &&
+          replacement->find('>') != std::string::npos) {
         again = true;
       }
     }
@@ -211,14 +214,18 @@ bool ParseEvalCall(std::string_view text, std::string* function, std::vector<std
 
 EvalFunction LookupEval(std::string_view name, const std::vector<std::string>& args) {
   // Functions whose meaning depends on an argument are only run for the arguments implemented.
-  if (name == "check_body_length") return args.size() == 1 ? EvalFunction::kBodyLength : EvalFunction::kNone;
-  if (name == "html_tag_exists") return args.size() == 1 ? EvalFunction::kHtmlTagExists : EvalFunction::kNone;
+  if (name == "check_body_length")
+    return args.size() == 1 ? EvalFunction::kBodyLength : EvalFunction::kNone;
+  if (name == "html_tag_exists")
+    return args.size() == 1 ? EvalFunction::kHtmlTagExists : EvalFunction::kNone;
   if (name == "html_test") {
     return args.size() == 1 && args[0] == "html" ? EvalFunction::kHtmlMessage : EvalFunction::kNone;
   }
-  if (name == "tvd_vertical_words") return args.size() == 2 ? EvalFunction::kVerticalWords : EvalFunction::kNone;
+  if (name == "tvd_vertical_words")
+    return args.size() == 2 ? EvalFunction::kVerticalWords : EvalFunction::kNone;
   if (name == "html_range") {
-    return args.size() >= 2 && args[0] == "length" ? EvalFunction::kHtmlLengthRange : EvalFunction::kNone;
+    return args.size() >= 2 && args[0] == "length" ? EvalFunction::kHtmlLengthRange
+                                                   : EvalFunction::kNone;
   }
   static const std::unordered_map<std::string_view, EvalFunction> kEvals = {
       {"check_dkim_signed", EvalFunction::kDkimSigned},
@@ -295,7 +302,8 @@ std::shared_ptr<const RuleSet> RuleSet::Load(const LoadOptions& options) {
   return set;
 }
 
-std::shared_ptr<const RuleSet> RuleSet::FromText(std::string_view text, const LoadOptions& options) {
+std::shared_ptr<const RuleSet> RuleSet::FromText(std::string_view text,
+                                                 const LoadOptions& options) {
   RuleConfig config = ReadRuleFiles(options.directories, options.files, options.read);
   ReadRuleText(text, "<rules>", options.read, config);
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
@@ -357,8 +365,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
       std::string function;
       std::vector<std::string> args;
       if (!ParseEvalCall(std::string_view(def.definition).substr(5), &function, &args)) {
-        error(def.where, fmt::format("rule {}: syntax error for eval function: {}", name,
-                                     def.definition));
+        error(def.where,
+              fmt::format("rule {}: syntax error for eval function: {}", name, def.definition));
         continue;
       }
       rule.eval = LookupEval(function, args);
@@ -429,7 +437,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
         size_t at = pattern.rfind("[if-unset:");
         if (at != std::string::npos && at > 0 &&
             std::isspace(static_cast<unsigned char>(pattern[at - 1]))) {
-          std::string_view value = Trim(std::string_view(pattern).substr(at + 10, pattern.size() - at - 11));
+          std::string_view value =
+              Trim(std::string_view(pattern).substr(at + 10, pattern.size() - at - 11));
           rule.if_unset = std::string(value);
           pattern = std::string(Trim(std::string_view(pattern).substr(0, at)));
         }
@@ -445,7 +454,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
           break;
         }
       }
-      std::string spec(op == std::string_view::npos ? std::string_view() : Trim(text.substr(0, op)));
+      std::string spec(op == std::string_view::npos ? std::string_view()
+                                                    : Trim(text.substr(0, op)));
       if (spec.ends_with(':')) spec.pop_back();
       bool raw = spec.size() > 4 && spec.ends_with(":raw");
       std::string name = raw ? spec.substr(0, spec.size() - 4) : spec;
@@ -458,14 +468,17 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
       rule.header.name = name;
       rule.header.lower_name = name;
       std::transform(rule.header.lower_name.begin(), rule.header.lower_name.end(),
-                     rule.header.lower_name.begin(), [](unsigned char c) { return std::tolower(c); });
+                     rule.header.lower_name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       rule.header.raw = raw;
       rule.header_negate = text[op] == '!';
       std::string pattern(Trim(text.substr(op + 2)));
       if (pattern.ends_with("]")) {
         size_t at = pattern.rfind("[if-unset:");
-        if (at != std::string::npos && at > 0 && std::isspace(static_cast<unsigned char>(pattern[at - 1]))) {
-          rule.if_unset = std::string(Trim(std::string_view(pattern).substr(at + 10, pattern.size() - at - 11)));
+        if (at != std::string::npos && at > 0 &&
+            std::isspace(static_cast<unsigned char>(pattern[at - 1]))) {
+          rule.if_unset = std::string(
+              Trim(std::string_view(pattern).substr(at + 10, pattern.size() - at - 11)));
           pattern = std::string(Trim(std::string_view(pattern).substr(0, at)));
         }
       }
@@ -474,9 +487,12 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
         std::string_view range = std::string_view(tflags).substr(at + 6);
         range = range.substr(0, range.find_first_of(" \t"));
         size_t dash = range.find('-');
-        std::string lo(range.substr(0, dash)), hi(dash == std::string_view::npos ? "" : range.substr(dash + 1));
+        std::string lo(range.substr(0, dash)),
+            hi(dash == std::string_view::npos ? "" : range.substr(dash + 1));
         if (dash == std::string_view::npos) {
-          if (!lo.empty()) rule.mime_range_min = rule.mime_range_max = static_cast<uint32_t>(std::atoi(lo.c_str()));
+          if (!lo.empty())
+            rule.mime_range_min = rule.mime_range_max =
+                static_cast<uint32_t>(std::atoi(lo.c_str()));
         } else {
           if (!lo.empty()) rule.mime_range_min = static_cast<uint32_t>(std::atoi(lo.c_str()));
           if (!hi.empty()) rule.mime_range_max = static_cast<uint32_t>(std::atoi(hi.c_str()));
@@ -543,7 +559,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
       for (char m : perl.modifiers) {
         if (std::string_view("imsxn").find(m) != std::string_view::npos) inline_mods += m;
       }
-      std::string with_mods = inline_mods.empty() ? perl.pattern : "(?" + inline_mods + ")" + perl.pattern;
+      std::string with_mods =
+          inline_mods.empty() ? perl.pattern : "(?" + inline_mods + ")" + perl.pattern;
       std::string replaced = ReplaceTags(with_mods, config);
       if (replaced != with_mods) perl = PerlRegex{replaced, ""};
     }
@@ -555,8 +572,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
         if (std::string_view("imsxn").find(m) != std::string_view::npos) inline_mods += m;
       }
       PerlRegex original = *split;
-      std::string with_mods = inline_mods.empty() ? original.pattern
-                                                  : "(?" + inline_mods + ")" + original.pattern;
+      std::string with_mods =
+          inline_mods.empty() ? original.pattern : "(?" + inline_mods + ")" + original.pattern;
       perl = PerlRegex{ReplaceTagsWithSubroutines(with_mods, config), ""};
       compiled = CompilePerlRegex(perl, options.limits);
     }
@@ -638,8 +655,9 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
           }
           path += rules_[static_cast<size_t>(dep)].name;
           const Rule& at = rules_[static_cast<size_t>(r)];
-          error(at.where, dep == r ? fmt::format("meta rule {} refers to itself", at.name)
-                                   : fmt::format("meta rule {}: dependency cycle {}", at.name, path));
+          error(at.where, dep == r
+                              ? fmt::format("meta rule {} refers to itself", at.name)
+                              : fmt::format("meta rule {}: dependency cycle {}", at.name, path));
         } else if (mark[static_cast<size_t>(dep)] == Mark::kNone) {
           visit(dep);
         }
@@ -665,7 +683,8 @@ void RuleSet::Compile(RuleConfig config, const LoadOptions& options) {
     std::function<void(int32_t)> visit = [&](int32_t r) {
       state[static_cast<size_t>(r)] = 1;
       for (int32_t dep : rules_[static_cast<size_t>(r)].meta_inputs) {
-        if (dep >= 0 && rules_[static_cast<size_t>(dep)].meta && state[static_cast<size_t>(dep)] == 0) {
+        if (dep >= 0 && rules_[static_cast<size_t>(dep)].meta &&
+            state[static_cast<size_t>(dep)] == 0) {
           visit(dep);
         }
       }

@@ -4,8 +4,9 @@
 // kind: header (Name, Name:raw, :addr, :name, :first, :last, :host, :domain, :ip, ALL, ToCc,
 // MESSAGEID, EnvelopeFrom, exists:Name, =~ and !~, [if-unset: ...]), body, rawbody, full, uri,
 // mimeheader, meta (boolean and arithmetic over rule names, rules_matching()), and the eval:
-// functions Moat implements (EvalFunction below: DKIM/SPF/DMARC results and local checks). ReplaceTags (<A> style tags) are
-// expanded first, as SpamAssassin's plugin does. It never throws and never fails as a whole:
+// functions Moat implements (EvalFunction below: DKIM/SPF/DMARC results and local checks).
+// ReplaceTags (<A> style tags) are expanded first, as SpamAssassin's plugin does. It never throws
+// and never fails as a whole:
 //
 //   - a rule whose regex does not compile, a malformed header test, a meta rule with a syntax
 //     error, that refers to itself, sits in a dependency cycle, or divides by a rule value, is
@@ -42,16 +43,42 @@ namespace moat::rules {
 
 enum class EvalFunction {
   kNone,
-  kDkimSigned, kDkimValid, kDkimValidAuthorSig,
-  kSpfPass, kSpfNeutral, kSpfNone, kSpfFail, kSpfSoftFail, kSpfPermError, kSpfTempError,
-  kSpfHeloPass, kSpfHeloNeutral, kSpfHeloNone, kSpfHeloFail, kSpfHeloSoftFail,
-  kSpfHeloPermError, kSpfHeloTempError,
-  kDmarcPass, kDmarcReject, kDmarcQuarantine, kDmarcNone, kDmarcMissing,
+  kDkimSigned,
+  kDkimValid,
+  kDkimValidAuthorSig,
+  kSpfPass,
+  kSpfNeutral,
+  kSpfNone,
+  kSpfFail,
+  kSpfSoftFail,
+  kSpfPermError,
+  kSpfTempError,
+  kSpfHeloPass,
+  kSpfHeloNeutral,
+  kSpfHeloNone,
+  kSpfHeloFail,
+  kSpfHeloSoftFail,
+  kSpfHeloPermError,
+  kSpfHeloTempError,
+  kDmarcPass,
+  kDmarcReject,
+  kDmarcQuarantine,
+  kDmarcNone,
+  kDmarcMissing,
   // Local (no network) checks of SpamAssassin's HeaderEval, BodyEval, RelayEval, MIMEEval and
   // HTMLEval plugins.
-  kBodyLength, kNoRelays, kGatedThroughReceivedRemover, kEnvAndHeaderFromMatch,
-  kEqualFromDomains, kHtmlTagExists, kHtmlMessage, kHtmlLengthRange, kMimeHtml, kMimeHtmlOnly,
-  kMissingToHeader, kVerticalWords,
+  kBodyLength,
+  kNoRelays,
+  kGatedThroughReceivedRemover,
+  kEnvAndHeaderFromMatch,
+  kEqualFromDomains,
+  kHtmlTagExists,
+  kHtmlMessage,
+  kHtmlLengthRange,
+  kMimeHtml,
+  kMimeHtmlOnly,
+  kMissingToHeader,
+  kVerticalWords,
 };
 
 struct Rule {
@@ -100,11 +127,11 @@ struct LoadOptions {
 
 struct LoadReport {
   std::vector<std::string> files;
-  std::array<size_t, kRuleKindCount> loaded{};     // compiled, enabled rules per kind
-  std::array<size_t, kRuleKindCount> disabled{};   // compiled but scored 0
+  std::array<size_t, kRuleKindCount> loaded{};       // compiled, enabled rules per kind
+  std::array<size_t, kRuleKindCount> disabled{};     // compiled but scored 0
   std::array<size_t, kRuleKindCount> prefiltered{};  // of `loaded`, with a literal prefilter
-  size_t eval_rules_run = 0;                       // eval: rules Moat implements
-  std::vector<ConfigProblem> errors;               // syntax and per-rule compile errors
+  size_t eval_rules_run = 0;                         // eval: rules Moat implements
+  std::vector<ConfigProblem> errors;                 // syntax and per-rule compile errors
   std::map<std::string, size_t> unsupported_counts;
   std::vector<UnsupportedLine> unsupported;
   size_t total_loaded() const;

@@ -17,12 +17,17 @@ std::vector<std::string> ParseRulesDirectories(std::string_view value,
   std::vector<std::string> out;
   size_t i = 0;
   while (i < value.size()) {
-    while (i < value.size() && (value[i] == ',' || std::isspace(static_cast<unsigned char>(value[i])))) ++i;
+    while (i < value.size() &&
+           (value[i] == ',' || std::isspace(static_cast<unsigned char>(value[i]))))
+      ++i;
     size_t begin = i;
-    while (i < value.size() && value[i] != ',' && !std::isspace(static_cast<unsigned char>(value[i]))) ++i;
+    while (i < value.size() && value[i] != ',' &&
+           !std::isspace(static_cast<unsigned char>(value[i])))
+      ++i;
     if (i == begin) continue;
     std::filesystem::path path(std::string(value.substr(begin, i - begin)));
-    if (path.is_relative() && !config_directory.empty()) path = std::filesystem::path(config_directory) / path;
+    if (path.is_relative() && !config_directory.empty())
+      path = std::filesystem::path(config_directory) / path;
     out.push_back(path.string());
   }
   return out;
@@ -32,7 +37,8 @@ std::vector<std::string> DefaultRulesDirectories(const std::string& config_direc
   std::vector<std::string> out{DefaultRulesDirectory()};
   std::filesystem::path local = std::filesystem::path(config_directory) / "rules";
   std::error_code ec;
-  if (!config_directory.empty() && std::filesystem::is_directory(local, ec)) out.push_back(local.string());
+  if (!config_directory.empty() && std::filesystem::is_directory(local, ec))
+    out.push_back(local.string());
   return out;
 }
 

@@ -1,19 +1,22 @@
 // spam_headers.cc - amavisd-new's spam tagging, reproduced for Moat's filter stage.
 #include "rules/spam_headers.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace moat::rules {
 
 std::string_view SpamClassName(SpamClass c) {
   switch (c) {
-    case SpamClass::kClean: return "CLEAN";
-    case SpamClass::kSpammy: return "SPAMMY";
-    case SpamClass::kSpam: return "SPAM";
+    case SpamClass::kClean:
+      return "CLEAN";
+    case SpamClass::kSpammy:
+      return "SPAMMY";
+    case SpamClass::kSpam:
+      return "SPAM";
   }
   return "CLEAN";
 }
@@ -33,8 +36,8 @@ SpamDecision DecideSpam(const Evaluation& evaluation, const SpamLevels& levels) 
   d.add_headers = !levels.tag_level || d.score >= *levels.tag_level;
   d.spam = d.score >= levels.tag2_level;
   d.content_class = d.score >= levels.kill_level ? SpamClass::kSpam
-                    : d.spam                      ? SpamClass::kSpammy
-                                                  : SpamClass::kClean;
+                    : d.spam                     ? SpamClass::kSpammy
+                                                 : SpamClass::kClean;
   if (d.spam && !levels.subject_tag.empty()) d.subject_tag = levels.subject_tag;
   if (!d.add_headers) return d;
 
@@ -49,9 +52,9 @@ SpamDecision DecideSpam(const Evaluation& evaluation, const SpamLevels& levels) 
     }
   }
   if (tests.empty()) tests = "none";
-  std::string status = fmt::format("{}, score={} tagged_above={} required={}", d.spam ? "Yes" : "No",
-                                   score, levels.tag_level ? FormatLevel(*levels.tag_level) : "-999",
-                                   FormatLevel(levels.tag2_level));
+  std::string status = fmt::format(
+      "{}, score={} tagged_above={} required={}", d.spam ? "Yes" : "No", score,
+      levels.tag_level ? FormatLevel(*levels.tag_level) : "-999", FormatLevel(levels.tag2_level));
   // Fold the test list onto continuation lines of at most ~78 characters.
   std::string folded = "\n\ttests=[";
   size_t line_length = 8;
@@ -59,7 +62,8 @@ SpamDecision DecideSpam(const Evaluation& evaluation, const SpamLevels& levels) 
   std::string_view list = tests;
   while (pos < list.size()) {
     size_t comma = list.find(", ", pos);
-    std::string_view item = list.substr(pos, comma == std::string_view::npos ? list.npos : comma + 1 - pos);
+    std::string_view item =
+        list.substr(pos, comma == std::string_view::npos ? list.npos : comma + 1 - pos);
     if (line_length + item.size() > 76 && line_length > 8) {
       folded += "\n\t";
       line_length = 1;
@@ -95,10 +99,10 @@ std::string RemoveSpamHeaders(std::string_view message) {
     if (line.front() == ' ' || line.front() == '\t') {
       if (!dropping) out.append(line);
     } else {
-      dropping = line.size() >= 7 && std::equal(line.begin(), line.begin() + 7, "x-spam-",
-                                                [](char a, char b) {
-                                                  return std::tolower(static_cast<unsigned char>(a)) == b;
-                                                });
+      dropping = line.size() >= 7 &&
+                 std::equal(line.begin(), line.begin() + 7, "x-spam-", [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == b;
+                 });
       if (!dropping) out.append(line);
     }
     pos = end;

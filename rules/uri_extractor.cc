@@ -2,12 +2,11 @@
 #include "rules/uri_extractor.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 namespace moat::rules {
 
@@ -79,17 +78,17 @@ std::string UrlEncode(std::string_view url) {
 
 bool IsUsState(std::string_view s) {
   static const std::unordered_set<std::string_view> kStates = {
-      "ak", "al", "ar", "az", "ca", "co", "ct", "dc", "de", "fl", "ga", "gu", "hi", "ia", "id",
-      "il", "in", "ks", "ky", "la", "ma", "md", "me", "mi", "mn", "mo", "ms", "mt", "nc", "nd",
-      "ne", "nh", "nj", "nm", "nv", "ny", "oh", "ok", "or", "pa", "pr", "ri", "sc", "sd", "tn",
-      "tx", "ut", "va", "vi", "vt", "wa", "wi", "wv", "wy"};
+      "ak", "al", "ar", "az", "ca", "co", "ct", "dc", "de", "fl", "ga", "gu", "hi", "ia",
+      "id", "il", "in", "ks", "ky", "la", "ma", "md", "me", "mi", "mn", "mo", "ms", "mt",
+      "nc", "nd", "ne", "nh", "nj", "nm", "nv", "ny", "oh", "ok", "or", "pa", "pr", "ri",
+      "sc", "sd", "tn", "tx", "ut", "va", "vi", "vt", "wa", "wi", "wv", "wy"};
   return kStates.count(s) > 0;
 }
 
 std::string DecodeUlongToIp(unsigned long long value) {
   value &= 0xFFFFFFFFULL;
-  return fmt::format("{}.{}.{}.{}", (value >> 24) & 0xFF, (value >> 16) & 0xFF,
-                     (value >> 8) & 0xFF, value & 0xFF);
+  return fmt::format("{}.{}.{}.{}", (value >> 24) & 0xFF, (value >> 16) & 0xFF, (value >> 8) & 0xFF,
+                     value & 0xFF);
 }
 
 // Decodes one octet of a dotted IP in hex (0x..), octal (0..) or decimal, as SpamAssassin.
@@ -100,7 +99,8 @@ std::string DecodeOctet(std::string octet) {
   std::string digits = octet.substr(zeros);
   if (zeros > 0 && !digits.empty()) {
     // s/^0+([1-3][0-7]{0,2}|[4-7][0-7]?)\b/oct($1)/: octal when it fits one of those shapes.
-    bool octal = std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; });
+    bool octal =
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; });
     if (octal && ((digits[0] >= '1' && digits[0] <= '3' && digits.size() <= 3) ||
                   (digits[0] >= '4' && digits[0] <= '7' && digits.size() <= 2))) {
       return std::to_string(std::stoul(digits, nullptr, 8));
@@ -211,7 +211,8 @@ bool UriContext::IsKnownTld(std::string_view tld) const {
 
 bool UriContext::IsDomainValid(std::string_view domain_in) const {
   std::string domain = Lower(domain_in);
-  if (std::any_of(domain.begin(), domain.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+  if (std::any_of(domain.begin(), domain.end(),
+                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
     return false;
   }
   size_t dot = domain.rfind('.');
@@ -292,7 +293,8 @@ std::optional<std::string> UriContext::UriDomain(std::string_view uri_in) const 
     }
     if (size_t cut = uri.find_first_of("/?#"); cut != std::string::npos) uri.resize(cut);
     if (size_t at = uri.rfind('@'); at != std::string::npos) uri.erase(0, at + 1);
-    if (size_t colon = uri.rfind(':'); colon != std::string::npos &&
+    if (size_t colon = uri.rfind(':');
+        colon != std::string::npos &&
         std::all_of(uri.begin() + static_cast<long>(colon) + 1, uri.end(),
                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
       uri.resize(colon);
@@ -318,32 +320,42 @@ std::vector<std::string> UriContext::FindTextUris(const std::vector<std::string>
                                    schemeless_ ? &*schemeless_ : nullptr};
   for (const std::string& line : lines) {
     size_t pos = 0;
+    // Each alternative's next match, kept while it is still ahead of `pos`, so a long line with
+    // many links is scanned about once per alternative instead of once per link.
+    std::optional<core::RegexMatch> next[4];
+    bool exhausted[4] = {false, false, false, false};
     while (pos <= line.size()) {
       // Leftmost match over the alternatives; earlier alternatives win ties.
       int winner = -1;
-      std::optional<core::RegexMatch> best;
       for (int k = 0; k < 4; ++k) {
-        if (regexes[k] == nullptr) continue;
-        auto m = regexes[k]->Search(line, pos);
-        if (!m || !m->has_value()) continue;
-        if (!best || (*m)->group(0).begin < best->group(0).begin) {
-          best = std::move(**m);
-          winner = k;
+        if (regexes[k] == nullptr || exhausted[k]) continue;
+        if (!next[k] || next[k]->group(0).begin < pos) {
+          auto m = regexes[k]->Search(line, pos);
+          if (!m || !m->has_value()) {
+            exhausted[k] = true;
+            next[k].reset();
+            continue;
+          }
+          next[k] = std::move(**m);
         }
+        if (winner < 0 || next[k]->group(0).begin < next[winner]->group(0).begin) winner = k;
       }
-      if (!best) break;
-      size_t end = best->group(0).end;
-      pos = end > best->group(0).begin ? end : best->group(0).begin + 1;
+      if (winner < 0) break;
+      core::RegexMatch best = std::move(*next[winner]);
+      next[winner].reset();
+      size_t end = best.group(0).end;
+      pos = end > best.group(0).begin ? end : best.group(0).begin + 1;
 
-      std::string raw(best->Text(line, 1));
-      std::string schemeless_host = winner == 3 ? std::string(best->Text(line, 2)) : std::string();
+      std::string raw(best.Text(line, 1));
+      std::string schemeless_host = winner == 3 ? std::string(best.Text(line, 2)) : std::string();
       bool is_mail = winner == 1 || winner == 2;
       // As Thunderbird: ')' ends the link when no '(' precedes it.
       size_t open = raw.find('(');
       size_t close = raw.rfind(')', open == std::string::npos ? std::string::npos : open);
-      if (close != std::string::npos && (open == std::string::npos || close < open)) raw.resize(close);
-      while (!raw.empty() && std::string_view("-~!@#^&*()_+=:;'?,.").find(raw.back()) !=
-                                 std::string_view::npos) {
+      if (close != std::string::npos && (open == std::string::npos || close < open))
+        raw.resize(close);
+      while (!raw.empty() &&
+             std::string_view("-~!@#^&*()_+=:;'?,.").find(raw.back()) != std::string_view::npos) {
         raw.pop_back();
       }
       if (!seen.insert(raw).second) continue;
@@ -352,7 +364,9 @@ std::vector<std::string> UriContext::FindTextUris(const std::vector<std::string>
       if (IStartsWith(raw, "cid:") || IStartsWith(raw, "mid:")) continue;
       {
         size_t i = 0;
-        while (i < raw.size() && (std::isalnum(static_cast<unsigned char>(raw[i])) || raw[i] == '_')) ++i;
+        while (i < raw.size() &&
+               (std::isalnum(static_cast<unsigned char>(raw[i])) || raw[i] == '_'))
+          ++i;
         if (i > 0 && i < raw.size() && raw[i] == ':') {
           size_t j = i + 1;
           while (j < raw.size() && j < i + 3 && raw[j] == '/') ++j;
@@ -366,7 +380,8 @@ std::vector<std::string> UriContext::FindTextUris(const std::vector<std::string>
         bool www = false;
         if (lower.starts_with("www")) {
           size_t k = 3;
-          while (k < lower.size() && k < 5 && std::isdigit(static_cast<unsigned char>(lower[k]))) ++k;
+          while (k < lower.size() && k < 5 && std::isdigit(static_cast<unsigned char>(lower[k])))
+            ++k;
           www = k < lower.size() && lower[k] == '.';
         }
         size_t at = uri.find('@');
@@ -434,7 +449,8 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
     size_t first_colon = nuri.find(':');
     size_t first_at = nuri.find('@');
     if (IStartsWith(nuri, "mailto:") ||
-        (first_at != std::string::npos && (first_colon == std::string::npos || first_at < first_colon))) {
+        (first_at != std::string::npos &&
+         (first_colon == std::string::npos || first_at < first_colon))) {
       // ^([^@]+@[^?]+)\?
       size_t at = nuri.find('@');
       if (at != std::string::npos && at > 0) {
@@ -480,7 +496,9 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
     if (HasPercentEscape(nuri)) nuri = UrlEncode(nuri);
     {
       size_t k = 0;
-      while (k < nuri.size() && (std::isalnum(static_cast<unsigned char>(nuri[k])) || nuri[k] == '-' || nuri[k] == '_')) ++k;
+      while (k < nuri.size() && (std::isalnum(static_cast<unsigned char>(nuri[k])) ||
+                                 nuri[k] == '-' || nuri[k] == '_'))
+        ++k;
       if (!(k > 0 && k < nuri.size() && nuri[k] == ':')) {
         nuri = (nuri.starts_with("ftp.") ? "ftp://" : "http://") + nuri;
       }
@@ -489,7 +507,8 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
     if (IStartsWith(nuri, "http://") || IStartsWith(nuri, "https://")) {
       size_t host_begin = nuri.find("://") + 3;
       size_t stop = nuri.find_first_of("/?#", host_begin);
-      if (stop != std::string::npos && stop > host_begin && nuri[stop] != '/') nuri.insert(stop, "/");
+      if (stop != std::string::npos && stop > host_begin && nuri[stop] != '/')
+        nuri.insert(stop, "/");
     }
     // &#NN; / &#xNN; of printable characters, and encoded dots.
     if (nuri.find("&#") != std::string::npos) {
@@ -501,7 +520,8 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
           if (hex) ++j;
           size_t digits = j;
           while (j < nuri.size() && (hex ? std::isxdigit(static_cast<unsigned char>(nuri[j]))
-                                         : std::isdigit(static_cast<unsigned char>(nuri[j])))) ++j;
+                                         : std::isdigit(static_cast<unsigned char>(nuri[j]))))
+            ++j;
           if (j > digits && j < nuri.size() && nuri[j] == ';' && j - digits <= 8) {
             unsigned long v = std::stoul(nuri.substr(digits, j - digits), nullptr, hex ? 16 : 10);
             if (v >= 33 && v <= 126) {
@@ -591,7 +611,8 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
     if (!found_redirect) {
       // A URL inside the path or query: https?:/{0,2}[^&#]+
       std::string lower_rest = Lower(rest);
-      for (size_t p = lower_rest.find("http"); p != std::string::npos; p = lower_rest.find("http", p + 1)) {
+      for (size_t p = lower_rest.find("http"); p != std::string::npos;
+           p = lower_rest.find("http", p + 1)) {
         size_t k = p + 4;
         if (k < lower_rest.size() && lower_rest[k] == 's') ++k;
         if (k >= lower_rest.size() || lower_rest[k] != ':') continue;
@@ -603,7 +624,8 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
         }
         size_t stop = rest.find_first_of("&#", k);
         if (stop == k) continue;
-        std::string target = rest.substr(p, stop == std::string::npos ? std::string::npos : stop - p);
+        std::string target =
+            rest.substr(p, stop == std::string::npos ? std::string::npos : stop - p);
         if (target.find('.') != std::string::npos) uris.push_back(target);
         break;
       }
@@ -627,9 +649,13 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
     // Numeric hosts: 1.2.3.4 in hex/octal parts, a 0x... or decimal 32-bit number.
     auto is_num_part = [](const std::string& s) {
       if (IStartsWith(s, "0x")) {
-        return s.size() > 2 && std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+        return s.size() > 2 && std::all_of(s.begin() + 2, s.end(), [](char c) {
+                 return std::isxdigit(static_cast<unsigned char>(c));
+               });
       }
-      return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      });
     };
     std::vector<std::string> parts;
     {
@@ -656,7 +682,9 @@ std::vector<std::string> UriContext::Canonicalize(std::string_view input) const 
       std::string hex = host.substr(2);
       if (hex.size() > 8) hex = hex.substr(hex.size() - 8);
       nuris.push_back(proto + DecodeUlongToIp(std::stoull(hex, nullptr, 16)) + rest);
-    } else if (!host.empty() && std::all_of(host.begin(), host.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    } else if (!host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+                 return std::isdigit(static_cast<unsigned char>(c));
+               })) {
       unsigned long long value = 0;
       for (char c : host) {
         if (value < 0xFFFFFFFFFFULL) value = value * 10 + static_cast<unsigned>(c - '0');

@@ -40,7 +40,8 @@ const std::vector<std::string>& Corpus() {
                           "/usr/share/doc/spamassassin/examples/sample-spam.txt"}) {
       if (fs::exists(s)) files.emplace_back(s);
     }
-    for (const auto& e : fs::recursive_directory_iterator(moat::testing::SourcePath("testdata/corpus"))) {
+    for (const auto& e :
+         fs::recursive_directory_iterator(moat::testing::SourcePath("testdata/corpus"))) {
       if (e.is_regular_file() && e.path().extension() == ".eml") files.push_back(e.path().string());
     }
     std::sort(files.begin(), files.end());
@@ -95,7 +96,8 @@ void BM_EvaluateOnly(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.counters["regex_runs_per_msg"] =
-      static_cast<double>(regex_runs) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+      static_cast<double>(regex_runs) /
+      static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
 BENCHMARK(BM_EvaluateOnly)->Unit(benchmark::kMicrosecond);
 

@@ -8,9 +8,8 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/rules/mime_splitter.h"
 #include "tests/support/test_support.h"
@@ -26,10 +25,11 @@ struct CommandRun {
 
 CommandRun RunRules(const GlobalOptions& global, std::vector<std::string> args) {
   CLI::App app("moat");
-  RegisterRulesCommand(app, global, [](std::string_view raw, rules::ParsedMessage& out) -> core::Status {
-    out = rules::testing::SplitMessage(raw);
-    return {};
-  });
+  RegisterRulesCommand(app, global,
+                       [](std::string_view raw, rules::ParsedMessage& out) -> core::Status {
+                         out = rules::testing::SplitMessage(raw);
+                         return {};
+                       });
   std::vector<std::string> argv_storage = {"moat"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -67,14 +67,16 @@ TEST(RulesCommandTest, LintReportsErrorsWithFileAndLine) {
   CommandRun run = RunRules(global, {"rules", "lint", file});
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find(file + ":3: rule BAD_RE: invalid regexp"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find(file + ":4: meta rule SELF refers to itself"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(file + ":4: meta rule SELF refers to itself"), std::string::npos)
+      << run.err;
   EXPECT_NE(run.out.find("frobnicate"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("header eval"), std::string::npos) << run.out;
 }
 
 TEST(RulesCommandTest, LintOfCleanFilesExitsZero) {
   moat::testing::TempDir dir;
-  std::string file = dir.WriteFile("ok.cf", "body GOOD /hello/\ndescribe GOOD says hello\nscore GOOD 1.5\n");
+  std::string file =
+      dir.WriteFile("ok.cf", "body GOOD /hello/\ndescribe GOOD says hello\nscore GOOD 1.5\n");
   GlobalOptions global;
   global.config_directory = dir.path();
   CommandRun run = RunRules(global, {"rules", "lint", "--verbose", file});
@@ -99,7 +101,8 @@ TEST(RulesCommandTest, TestPrintsHitsTotalAndVerdict) {
   GlobalOptions global;
   global.config_directory = "/nonexistent";
   global.overrides = {"rules_directories=" + moat::testing::SourcePath("rules/default")};
-  std::string message = moat::testing::SourcePath("testdata/corpus/rules/default/MOAT_PHISH_COMBO.eml");
+  std::string message =
+      moat::testing::SourcePath("testdata/corpus/rules/default/MOAT_PHISH_COMBO.eml");
   CommandRun run = RunRules(global, {"rules", "test", message});
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_NE(run.out.find("MOAT_HTML_PASSWORD_FIELD"), std::string::npos) << run.out;
@@ -122,7 +125,8 @@ TEST(RulesCommandTest, TestUsesSpamLevelsFromOverrides) {
   global.config_directory = "/nonexistent";
   global.overrides = {"rules_directories=" + moat::testing::SourcePath("rules/default"),
                       "spam_tag2_level=100", "spam_kill_level=200"};
-  std::string message = moat::testing::SourcePath("testdata/corpus/rules/default/MOAT_PHISH_COMBO.eml");
+  std::string message =
+      moat::testing::SourcePath("testdata/corpus/rules/default/MOAT_PHISH_COMBO.eml");
   CommandRun run = RunRules(global, {"rules", "test", message});
   ASSERT_EQ(run.status, 0);
   EXPECT_NE(run.out.find("Verdict: CLEAN"), std::string::npos) << run.out;

@@ -44,7 +44,8 @@ TEST(AddressParserTest, OddInput) {
   EXPECT_TRUE(Addresses("   ").empty());
   EXPECT_TRUE(Addresses("undisclosed-recipients:;").empty());
   EXPECT_EQ(Addresses("a@b.example@c.example"), std::vector<std::string>{"a@b.example"});
-  EXPECT_EQ(Addresses("\"quoted \\\"name\\\" \" <x@y.example>"), std::vector<std::string>{"x@y.example"});
+  EXPECT_EQ(Addresses("\"quoted \\\"name\\\" \" <x@y.example>"),
+            std::vector<std::string>{"x@y.example"});
   std::string many;
   for (int i = 0; i < 2000; ++i) many += "u" + std::to_string(i) + "@example.com, ";
   EXPECT_EQ(Addresses(many).size(), 2000u);

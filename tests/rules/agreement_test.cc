@@ -7,6 +7,7 @@
 // is |both| / |either| summed over all messages. The table and every disagreement are written
 // to <build>/rules_agreement.txt. Messages reach Moat through the test-only MIME splitter until
 // filterd's scanners adapter exists.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,8 +16,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "rules/message_view.h"
 #include "rules/rule_evaluator.h"
@@ -41,7 +40,8 @@ void AddTree(const std::string& root, std::vector<std::string>& files) {
   if (!fs::exists(root)) return;
   std::vector<std::string> found;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file() && IsMessageFile(entry.path())) found.push_back(entry.path().string());
+    if (entry.is_regular_file() && IsMessageFile(entry.path()))
+      found.push_back(entry.path().string());
   }
   std::sort(found.begin(), found.end());
   files.insert(files.end(), found.begin(), found.end());
@@ -62,7 +62,8 @@ std::vector<std::string> CorpusFiles() {
     std::vector<std::string> found;
     for (const auto& entry : fs::directory_iterator(python)) {
       std::string name = entry.path().filename().string();
-      if (name.starts_with("msg_") && name.ends_with(".txt")) found.push_back(entry.path().string());
+      if (name.starts_with("msg_") && name.ends_with(".txt"))
+        found.push_back(entry.path().string());
     }
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
@@ -72,7 +73,8 @@ std::vector<std::string> CorpusFiles() {
     size_t pos = 0;
     while (pos <= list.size()) {
       size_t colon = list.find(':', pos);
-      std::string dir = list.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+      std::string dir =
+          list.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
       if (!dir.empty()) AddTree(dir, files);
       if (colon == std::string::npos) break;
       pos = colon + 1;
@@ -161,7 +163,8 @@ TEST(AgreementTest, StockRuleHitsMatchSpamAssassin) {
     }
   }
 
-  std::string table = fmt::format("{} messages, stock rules from {}\n", messages.size(), kStockRules);
+  std::string table =
+      fmt::format("{} messages, stock rules from {}\n", messages.size(), kStockRules);
   table += fmt::format("{:<8} {:>6} {:>8} {:>10} {:>10}\n", "kind", "both", "sa only", "moat only",
                        "agreement");
   for (const auto& [kind, c] : counts) {
@@ -173,7 +176,8 @@ TEST(AgreementTest, StockRuleHitsMatchSpamAssassin) {
     for (const auto& [k, n] : m) v.emplace_back(n, k);
     std::sort(v.rbegin(), v.rend());
     std::string out;
-    for (size_t i = 0; i < v.size() && i < 25; ++i) out += fmt::format("  {} x{}\n", v[i].second, v[i].first);
+    for (size_t i = 0; i < v.size() && i < 25; ++i)
+      out += fmt::format("  {} x{}\n", v[i].second, v[i].first);
     return out;
   };
   table += "most frequent spamassassin-only hits:\n" + top(sa_only_rules);

@@ -12,7 +12,8 @@ using testing::Check;
 using testing::Hit;
 
 TEST(BadInputTest, InvalidRegexIsAPerRuleErrorWithLocation) {
-  auto set = RuleSet::FromText("body OK /ok/\nbody BROKEN /a[b/\nheader BROKEN_H Subject =~ /(?<!a+)b/\n");
+  auto set =
+      RuleSet::FromText("body OK /ok/\nbody BROKEN /a[b/\nheader BROKEN_H Subject =~ /(?<!a+)b/\n");
   ASSERT_EQ(set->report().errors.size(), 2u);
   EXPECT_EQ(set->report().errors[0].where.ToString(), "<rules>:2");
   EXPECT_NE(set->report().errors[0].message.find("rule BROKEN: invalid regexp"), std::string::npos);
@@ -52,15 +53,24 @@ TEST(BadInputTest, CatastrophicBacktrackingOnAMegabyteBodyIsBounded) {
   std::string body;
   body.reserve(1 << 20);
   while (body.size() < (1 << 20)) {
-    body += std::string(1500, 'a') + " " + std::string(40, 'x') + " zy " + std::string(40, 'a') + " cb\n\n";
+    body += std::string(1500, 'a') + " " + std::string(40, 'x') + " zy " + std::string(40, 'a') +
+            " cb\n\n";
   }
   auto e = Check(*set, "Subject: s\n\n" + body);
   EXPECT_TRUE(Hit(e, "FINE"));
   for (const char* name : {"EXP1", "EXP2", "EXP3", "EXP4"}) {
     EXPECT_FALSE(Hit(e, name)) << name;
-    EXPECT_NE(std::find(e.limit_exceeded.begin(), e.limit_exceeded.end(), name), e.limit_exceeded.end())
+    EXPECT_NE(std::find(e.limit_exceeded.begin(), e.limit_exceeded.end(), name),
+              e.limit_exceeded.end())
         << name << " should have hit the match limit";
   }
+}
+
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
 }
 
 TEST(BadInputTest, HostileMessagesNeverCrash) {
@@ -73,12 +83,18 @@ TEST(BadInputTest, HostileMessagesNeverCrash) {
       "no colon line\nanother\nand another\nfourth\n\nbody",
       "Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n--b--\n",
       "Content-Type: multipart/mixed; boundary=\"\"\n\n--\n",
-      "Content-Type: text/html\n\n<a href=\"" + std::string(100000, 'x') + "\">" + std::string(50000, '<'),
+      "Content-Type: text/html\n\n<a href=\"" + std::string(100000, 'x') + "\">" +
+          std::string(50000, '<'),
       "From: " + std::string(100000, '"') + "\n\nx",
       "From: <<<<@@@@>>>>, (((((, \"\\\n\n",
       "Subject: =?utf-8?B?" + std::string(10000, '=') + "?=\n\n",
       "Received: from " + std::string(20000, '(') + " by x\n\n",
       "Content-Transfer-Encoding: base64\n\n" + std::string(5000, '!'),
+      // Quadratic traps for a naive HTML tokenizer: unterminated quotes, comments, tags.
+      "Content-Type: text/html\n\n" + Repeat("<a x='", 40000) + Repeat("<!--", 40000) +
+          Repeat("<p ", 40000) + Repeat("<![CDATA[", 20000),
+      // Many links on one paragraph, and link-like noise.
+      "Subject: s\n\n" + Repeat("http://a.example.com/x www.b.com c@d.com e.com/f ", 20000),
       std::string("Subject: \0\xff\xfe\n\n\0\0\0", 18),
   };
   for (const std::string& m : messages) {

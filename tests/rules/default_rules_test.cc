@@ -39,7 +39,8 @@ std::string Names(const Evaluation& e) {
 
 TEST(DefaultRulesTest, LoadWithoutErrorsAndEveryRuleIsDescribed) {
   auto set = DefaultRules();
-  for (const ConfigProblem& p : set->report().errors) ADD_FAILURE() << p.where.ToString() << ": " << p.message;
+  for (const ConfigProblem& p : set->report().errors)
+    ADD_FAILURE() << p.where.ToString() << ": " << p.message;
   size_t scored = 0;
   for (const Rule& rule : set->rules()) {
     if (rule.subrule) continue;
@@ -65,8 +66,10 @@ TEST(DefaultRulesTest, EachRuleHitsItsMessage) {
     std::string rule = stem.substr(0, stem.find('-'));
     ++files;
     Evaluation e = EvaluateFile(*set, entry.path().string());
-    bool hit = std::any_of(e.hits.begin(), e.hits.end(), [&](const RuleHit& h) { return h.name == rule; });
-    EXPECT_TRUE(hit) << entry.path().filename() << " does not hit " << rule << "; hits: " << Names(e);
+    bool hit =
+        std::any_of(e.hits.begin(), e.hits.end(), [&](const RuleHit& h) { return h.name == rule; });
+    EXPECT_TRUE(hit) << entry.path().filename() << " does not hit " << rule
+                     << "; hits: " << Names(e);
     if (hit) covered.insert(rule);
   }
   EXPECT_GT(files, 30u);
@@ -79,14 +82,16 @@ TEST(DefaultRulesTest, EachRuleHitsItsMessage) {
 
 TEST(DefaultRulesTest, CleanMessageHitsNothing) {
   auto set = DefaultRules();
-  Evaluation e = EvaluateFile(*set, moat::testing::SourcePath("testdata/corpus/rules/default/clean.eml"));
+  Evaluation e =
+      EvaluateFile(*set, moat::testing::SourcePath("testdata/corpus/rules/default/clean.eml"));
   EXPECT_TRUE(e.hits.empty()) << Names(e);
   EXPECT_EQ(e.score, 0);
 }
 
 TEST(DefaultRulesTest, GtubeScoresAThousand) {
   auto set = DefaultRules();
-  Evaluation e = EvaluateFile(*set, moat::testing::SourcePath("testdata/corpus/rules/default/GTUBE.eml"));
+  Evaluation e =
+      EvaluateFile(*set, moat::testing::SourcePath("testdata/corpus/rules/default/GTUBE.eml"));
   EXPECT_GE(e.score, 1000);
 }
 

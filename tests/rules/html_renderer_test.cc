@@ -7,7 +7,8 @@ namespace moat::rules {
 namespace {
 
 TEST(HtmlRendererTest, DropsTagsAndDecodesEntities) {
-  HtmlRendering r = RenderHtml("<p>Caf&eacute; &amp; cr&#232;me&nbsp;br&#xFB;l&eacute;e &copy2024 &euro &bogus;</p>");
+  HtmlRendering r = RenderHtml(
+      "<p>Caf&eacute; &amp; cr&#232;me&nbsp;br&#xFB;l&eacute;e &copy2024 &euro &bogus;</p>");
   EXPECT_EQ(r.text, "\n\nCafé & crème brûlée ©2024 &euro &bogus;\n\n");
 }
 
@@ -44,13 +45,17 @@ TEST(HtmlRendererTest, CollectsLinksResolvedAgainstBase) {
       "<a href=\"page.html\">x</a><a HREF='/abs?q=1'>y</a><img src=\"img/p.gif\">"
       "<form action=\"https://other.example/post\"></form><a href=\"mailto:a@b.example\">m</a>"
       "<meta http-equiv=\"Refresh\" content=\"0; URL=http://go.example/x\">"
-      "<table background=\"bg.png\"><tr><td>t</td></tr></table><iframe src=\"//cdn.example/f\"></iframe>");
-  std::vector<std::string> expected = {
-      "http://example.com/dir/index.html", "http://example.com/dir/page.html",
-      "http://example.com/abs?q=1",        "http://example.com/dir/img/p.gif",
-      "https://other.example/post",        "mailto:a@b.example",
-      "http://go.example/x",               "http://example.com/dir/bg.png",
-      "http://cdn.example/f"};
+      "<table background=\"bg.png\"><tr><td>t</td></tr></table><iframe "
+      "src=\"//cdn.example/f\"></iframe>");
+  std::vector<std::string> expected = {"http://example.com/dir/index.html",
+                                       "http://example.com/dir/page.html",
+                                       "http://example.com/abs?q=1",
+                                       "http://example.com/dir/img/p.gif",
+                                       "https://other.example/post",
+                                       "mailto:a@b.example",
+                                       "http://go.example/x",
+                                       "http://example.com/dir/bg.png",
+                                       "http://cdn.example/f"};
   EXPECT_EQ(r.links, expected);
   EXPECT_EQ(r.link_tags[2], "a");
   EXPECT_EQ(r.link_tags[4], "form");
@@ -65,9 +70,7 @@ TEST(HtmlRendererTest, ResolvesRelativeUris) {
   EXPECT_EQ(ResolveUri("", "//www.example.com/x"), "http://www.example.com/x");
 }
 
-TEST(HtmlRendererTest, LengthCountsCharacters) {
-  EXPECT_EQ(RenderHtml("<p>é</p>").length, 8u);
-}
+TEST(HtmlRendererTest, LengthCountsCharacters) { EXPECT_EQ(RenderHtml("<p>é</p>").length, 8u); }
 
 }  // namespace
 }  // namespace moat::rules

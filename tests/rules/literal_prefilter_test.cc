@@ -20,8 +20,8 @@ TEST(LiteralPrefilterTest, FindsTheBestRequiredLiteral) {
 }
 
 TEST(LiteralPrefilterTest, GivesUpWhenUnsure) {
-  for (const char* p : {"[a-z]+", "(?=abcdef)", "(?R)", "(?(1)abc|def)", "foo|[a-z]", "(*UTF)abcdef",
-                        "abc(?x) d e f", "(unclosed"}) {
+  for (const char* p : {"[a-z]+", "(?=abcdef)", "(?R)", "(?(1)abc|def)", "foo|[a-z]",
+                        "(*UTF)abcdef", "abc(?x) d e f", "(unclosed"}) {
     EXPECT_EQ(RequiredLiterals(p, ""), std::nullopt) << p;
   }
 }

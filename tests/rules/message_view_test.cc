@@ -10,7 +10,9 @@
 namespace moat::rules {
 namespace {
 
-MessageView View(const std::string& raw) { return BuildMessageView(testing::SplitMessage(raw), {}); }
+MessageView View(const std::string& raw) {
+  return BuildMessageView(testing::SplitMessage(raw), {});
+}
 
 TEST(MessageViewTest, HeadersKeepRawAndDecodedValues) {
   MessageView v = View(
@@ -23,7 +25,8 @@ TEST(MessageViewTest, HeadersKeepRawAndDecodedValues) {
       "body\n");
   ASSERT_EQ(v.headers.size(), 4u);
   EXPECT_EQ(v.headers[0].name, "Subject");
-  EXPECT_EQ(v.headers[0].raw, " =?utf-8?B?SGVsbG8g?=\n =?utf-8?B?V29ybGQ=?= and =?iso-8859-1?q?caf=E9?=\n");
+  EXPECT_EQ(v.headers[0].raw,
+            " =?utf-8?B?SGVsbG8g?=\n =?utf-8?B?V29ybGQ=?= and =?iso-8859-1?q?caf=E9?=\n");
   EXPECT_EQ(v.headers[0].decoded, "Hello World and café");
   EXPECT_EQ(v.headers[1].decoded, "from x =?utf-8?B?bm90?= decoded");  // Received is never decoded
   EXPECT_EQ(v.headers[2].decoded, "Grüße");
@@ -62,10 +65,14 @@ TEST(MessageViewTest, LongParagraphsSplitAtSpaces) {
 TEST(MessageViewTest, MultipartHtmlAndCharsets) {
   MessageView v = View(
       "Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"XX\"\n\n"
-      "preamble\n--XX\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
-      "Gr=FC=DFe aus K=F6ln\n--XX\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
-      "PGh0bWw+PGJvZHk+PHA+SGVsbG8gPGEgaHJlZj0iaHR0cDovL2V4YW1wbGUuY29tLyI+bGluazwvYT48L3A+PC9ib2R5PjwvaHRtbD4=\n"
-      "--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAEC\n--XX--\nepilogue\n");
+      "preamble\n--XX\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: "
+      "quoted-printable\n\n"
+      "Gr=FC=DFe aus K=F6ln\n--XX\nContent-Type: text/html; "
+      "charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+      "PGh0bWw+PGJvZHk+PHA+SGVsbG8gPGEgaHJlZj0iaHR0cDovL2V4YW1wbGUuY29tLyI+bGluazwvYT48L3A+"
+      "PC9ib2R5PjwvaHRtbD4=\n"
+      "--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: "
+      "base64\n\nAAEC\n--XX--\nepilogue\n");
   std::string all;
   for (const auto& l : v.body) all += l;
   EXPECT_NE(all.find("Grüße aus Köln"), std::string::npos) << all;  // converted to UTF-8
@@ -74,7 +81,9 @@ TEST(MessageViewTest, MultipartHtmlAndCharsets) {
   EXPECT_EQ(all.find("preamble"), std::string::npos);
   // rawbody: transfer-decoded text parts in their own charset, HTML kept.
   ASSERT_EQ(v.rawbody.size(), 2u);
-  EXPECT_EQ(v.rawbody[0], "Gr\xfc\xdf" "e aus K\xf6ln");
+  EXPECT_EQ(v.rawbody[0],
+            "Gr\xfc\xdf"
+            "e aus K\xf6ln");
   EXPECT_NE(v.rawbody[1].find("<a href=\"http://example.com/\">"), std::string::npos);
   ASSERT_FALSE(v.uris.empty());
   EXPECT_EQ(v.uris.front(), "http://example.com/");
@@ -89,7 +98,8 @@ TEST(MessageViewTest, AdapterTextTakesPrecedenceAndNonTextIsSkipped) {
   m.raw = raw;
   m.parts.push_back({"text/plain", "x-unknown", "", "raw bytes", std::string("adapter text")});
   m.parts.push_back({"image/png", "", "p.png", "\x89PNG", std::nullopt});
-  m.parts.push_back({"application/octet-stream", "", "page.html", "<p>named html</p>", std::nullopt});
+  m.parts.push_back(
+      {"application/octet-stream", "", "page.html", "<p>named html</p>", std::nullopt});
   MessageView v = BuildMessageView(m, {});
   std::string all;
   for (const auto& l : v.body) all += l;

@@ -56,11 +56,13 @@ inline std::string Parameter(std::string_view value, std::string_view name) {
     if (v < value.size() && (value[v] == '"' || value[v] == '\'')) {
       char q = value[v];
       size_t end = value.find(q, v + 1);
-      return std::string(value.substr(v + 1, end == std::string_view::npos ? std::string_view::npos
-                                                                            : end - v - 1));
+      return std::string(value.substr(
+          v + 1, end == std::string_view::npos ? std::string_view::npos : end - v - 1));
     }
     size_t end = v;
-    while (end < value.size() && value[end] != ';' && !std::isspace(static_cast<unsigned char>(value[end]))) ++end;
+    while (end < value.size() && value[end] != ';' &&
+           !std::isspace(static_cast<unsigned char>(value[end])))
+      ++end;
     return std::string(value.substr(v, end - v));
   }
   return {};
@@ -76,7 +78,8 @@ inline std::string MediaType(std::string_view content_type) {
   size_t slash = ct.find('/');
   if (slash != std::string::npos) {
     size_t end = slash + 1;
-    while (end < ct.size() && ct[end] != '/' && !std::isspace(static_cast<unsigned char>(ct[end]))) ++end;
+    while (end < ct.size() && ct[end] != '/' && !std::isspace(static_cast<unsigned char>(ct[end])))
+      ++end;
     ct.resize(end);
   }
   ct = Lower(ct);
@@ -87,7 +90,9 @@ inline std::string MediaType(std::string_view content_type) {
   std::string cleaned;
   for (char c : ct) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F || std::string_view("\"(),:;<=>?@[\\]").find(c) != std::string_view::npos) continue;
+    if (u <= 0x20 || u >= 0x7F ||
+        std::string_view("\"(),:;<=>?@[\\]").find(c) != std::string_view::npos)
+      continue;
     cleaned += c;
   }
   return cleaned;
@@ -106,11 +111,13 @@ inline void SplitBody(const std::vector<HeaderField>& fields, std::string_view b
 
 inline bool IsBoundaryLine(std::string_view line, const std::string& boundary, bool* end) {
   // ^--BOUNDARY(--)?\s*$
-  if (boundary.empty() || !line.starts_with("--") || line.substr(2, boundary.size()) != boundary) return false;
+  if (boundary.empty() || !line.starts_with("--") || line.substr(2, boundary.size()) != boundary)
+    return false;
   std::string_view rest = line.substr(2 + boundary.size());
   *end = rest.starts_with("--");
   if (*end) rest.remove_prefix(2);
-  return std::all_of(rest.begin(), rest.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  return std::all_of(rest.begin(), rest.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
 inline bool IsHeaderLine(std::string_view line) {
@@ -126,8 +133,8 @@ inline bool IsHeaderLine(std::string_view line) {
 
 // Message::_parse_multipart: parts between boundary lines (or the whole body when the boundary
 // is missing or never appears), part headers up to the first line that is not one.
-inline void SplitMultipart(const std::string& boundary, std::string_view body, int depth, Output& out,
-                           std::string_view child_default) {
+inline void SplitMultipart(const std::string& boundary, std::string_view body, int depth,
+                           Output& out, std::string_view child_default) {
   std::vector<std::string_view> lines;
   for (size_t pos = 0; pos < body.size();) {
     size_t nl = body.find('\n', pos);
@@ -143,7 +150,9 @@ inline void SplitMultipart(const std::string& boundary, std::string_view body, i
       break;
     }
   }
-  auto offset = [&](std::string_view line) { return static_cast<size_t>(line.data() - body.data()); };
+  auto offset = [&](std::string_view line) {
+    return static_cast<size_t>(line.data() - body.data());
+  };
   size_t header_begin = std::string_view::npos, header_end = 0;
   size_t body_begin = std::string_view::npos, body_end = 0;
   bool in_body = false;
@@ -248,7 +257,8 @@ inline ParsedMessage SplitMessage(std::string_view raw) {
   size_t body_offset = 0;
   std::vector<HeaderField> fields = ParseHeaderFields(raw, nullptr, &body_offset);
   mime_detail::Output out{message.parts, message.entity_headers};
-  mime_detail::SplitBody(fields, raw.substr(std::min(body_offset, raw.size())), 0, out, "text/plain");
+  mime_detail::SplitBody(fields, raw.substr(std::min(body_offset, raw.size())), 0, out,
+                         "text/plain");
   return message;
 }
 

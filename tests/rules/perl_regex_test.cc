@@ -12,10 +12,10 @@ TEST(PerlRegexTest, SplitsDelimitersAndModifiers) {
     const char* pattern;
     const char* modifiers;
   } cases[] = {
-      {"/foo/", "foo", ""},          {"/foo/i", "foo", "i"},
+      {"/foo/", "foo", ""},           {"/foo/i", "foo", "i"},
       {"/a\\/b/ism", "a\\/b", "ism"}, {"m{a/b}i", "a/b", "i"},
-      {"m!a/b!", "a/b", ""},         {"m(x)", "x", ""},
-      {"qr/x/s", "x", "s"},          {"m'^http.*?goto=(.*?)'i", "^http.*?goto=(.*?)", "i"},
+      {"m!a/b!", "a/b", ""},          {"m(x)", "x", ""},
+      {"qr/x/s", "x", "s"},           {"m'^http.*?goto=(.*?)'i", "^http.*?goto=(.*?)", "i"},
       {"m[a\\]]", "a\\]", ""},
   };
   for (const Case& c : cases) {

@@ -48,14 +48,17 @@ TEST(RuleConfigTest, LaterDefinitionsWin) {
 TEST(RuleConfigTest, ConditionalsFollowPluginsVersionsAndCapabilities) {
   RuleConfig c = Read(
       "ifplugin Mail::SpamAssassin::Plugin::BodyEval\nbody KNOWN /a/\nendif\n"
-      "ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\nbody UNKNOWN /a/\nelse\nbody ELSE /a/\nendif\n"
+      "ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\nbody UNKNOWN /a/\nelse\nbody ELSE "
+      "/a/\nendif\n"
       "if (version >= 3.004000)\nbody NEW_ENOUGH /a/\nendif\n"
       "if version < 3.0\nbody TOO_OLD /a/\nendif\n"
       "if can(Mail::SpamAssassin::Conf::feature_bug6558_free)\nbody CAN /a/\nendif\n"
       "if !plugin(Mail::SpamAssassin::Plugin::NoSuchPlugin)\n"
-      "  ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\n  body NESTED_SKIPPED /a/\n  else\n  body NESTED_ELSE /a/\n  endif\n"
+      "  ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\n  body NESTED_SKIPPED /a/\n  else\n  "
+      "body NESTED_ELSE /a/\n  endif\n"
       "endif\n"
-      "ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\n  if (version >= 3.0)\n  else\n  body ELSE_IN_SKIPPED /a/\n  endif\nendif\n");
+      "ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\n  if (version >= 3.0)\n  else\n  body "
+      "ELSE_IN_SKIPPED /a/\n  endif\nendif\n");
   EXPECT_TRUE(c.errors.empty()) << c.errors[0].message;
   for (const char* present : {"KNOWN", "ELSE", "NEW_ENOUGH", "CAN", "NESTED_ELSE"}) {
     EXPECT_EQ(c.rules.count(present), 1u) << present;
@@ -144,7 +147,8 @@ TEST(RuleConfigTest, IncludeLoopsAndMissingFilesAreErrors) {
 TEST(RuleConfigTest, ReplaceTagsAndRegistrySettings) {
   RuleConfig c = Read(
       "replace_tag A [a@]\nreplace_rules FOO BAR\nreplace_start <\n"
-      "util_rb_tld com NET\nutil_rb_2tld co.uk\nredirector_pattern /^http:\\/\\/r\\.example\\/(.*)$/i\n");
+      "util_rb_tld com NET\nutil_rb_2tld co.uk\nredirector_pattern "
+      "/^http:\\/\\/r\\.example\\/(.*)$/i\n");
   EXPECT_EQ(c.replace_tag["A"], "[a@]");
   EXPECT_TRUE(c.replace_rules.count("BAR"));
   EXPECT_TRUE(c.valid_tlds.count("net"));

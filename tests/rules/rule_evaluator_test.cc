@@ -37,7 +37,8 @@ const char* kMessage =
 TEST(RuleEvaluatorTest, HeaderRulesSeeSpamAssassinValues) {
   auto set = RuleSet::FromText(
       "header SUBJ_DECODED Subject =~ /^Grüße from the office$/\n"
-      "header SUBJ_RAW Subject:raw =~ /^ =\\?ISO-8859-1\\?Q\\?Gr=FC=DFe\\?= from\\n the office\\n$/\n"
+      "header SUBJ_RAW Subject:raw =~ /^ =\\?ISO-8859-1\\?Q\\?Gr=FC=DFe\\?= from\\n the "
+      "office\\n$/\n"
       "header FROM_ADDR From:addr =~ /^juergen\\@example\\.com$/\n"
       "header FROM_NAME From:name =~ /^Jürgen Boss$/\n"
       "header TOCC ToCc =~ /example\\.net>\\ncarol/\n"
@@ -49,12 +50,13 @@ TEST(RuleEvaluatorTest, HeaderRulesSeeSpamAssassinValues) {
       "header MISSING_UNSET X-Nothing =~ /^fallback$/ [if-unset: fallback]\n"
       "header HAS_EMPTY exists:X-Empty\n"
       "header HAS_NOTHING exists:X-Nothing\n"
-      "header RELAY_UNTRUSTED X-Spam-Relays-Untrusted =~ /^\\[ ip=192\\.0\\.2\\.10 rdns=mx\\.example\\.org helo=mx\\.example\\.org by=mail\\.example\\.net /\n");
+      "header RELAY_UNTRUSTED X-Spam-Relays-Untrusted =~ /^\\[ ip=192\\.0\\.2\\.10 "
+      "rdns=mx\\.example\\.org helo=mx\\.example\\.org by=mail\\.example\\.net /\n");
   ASSERT_TRUE(set->report().errors.empty()) << set->report().errors[0].message;
   auto e = Check(*set, kMessage);
-  for (const char* name : {"SUBJ_DECODED", "SUBJ_RAW", "FROM_ADDR", "FROM_NAME", "TOCC", "ALL_HAS_CC",
-                           "MSGID", "ENVFROM", "MISSING_IS_EMPTY", "MISSING_NEGATED", "MISSING_UNSET",
-                           "HAS_EMPTY", "RELAY_UNTRUSTED"}) {
+  for (const char* name : {"SUBJ_DECODED", "SUBJ_RAW", "FROM_ADDR", "FROM_NAME", "TOCC",
+                           "ALL_HAS_CC", "MSGID", "ENVFROM", "MISSING_IS_EMPTY", "MISSING_NEGATED",
+                           "MISSING_UNSET", "HAS_EMPTY", "RELAY_UNTRUSTED"}) {
     EXPECT_TRUE(Hit(e, name)) << name << " did not hit; hits: " << HitNames(e);
   }
   EXPECT_FALSE(Hit(e, "HAS_NOTHING"));
@@ -101,7 +103,8 @@ TEST(RuleEvaluatorTest, MultipleAndMaxhitsScoreEachHit) {
 }
 
 TEST(RuleEvaluatorTest, SubrulesAreListedButNotScored) {
-  auto set = RuleSet::FromText("body __PART /a/\nbody __OTHER /zzz/\nmeta VISIBLE __PART && !__OTHER\nscore VISIBLE 2\n");
+  auto set = RuleSet::FromText(
+      "body __PART /a/\nbody __OTHER /zzz/\nmeta VISIBLE __PART && !__OTHER\nscore VISIBLE 2\n");
   auto e = Check(*set, "Subject: s\n\na\n");
   ASSERT_EQ(e.subrule_hits, std::vector<std::string>{"__PART"});
   ASSERT_EQ(e.hits.size(), 1u);
@@ -112,8 +115,10 @@ TEST(RuleEvaluatorTest, SubrulesAreListedButNotScored) {
 
 TEST(RuleEvaluatorTest, AuthenticationResultsDriveEvalRules) {
   auto set = RuleSet::FromText(
-      "header DKIM_VALID eval:check_dkim_valid()\nheader DKIM_AUTHOR eval:check_dkim_valid_author_sig()\n"
-      "header DKIM_OTHER eval:check_dkim_valid('other.example')\nheader SPF_PASS eval:check_for_spf_pass()\n"
+      "header DKIM_VALID eval:check_dkim_valid()\nheader DKIM_AUTHOR "
+      "eval:check_dkim_valid_author_sig()\n"
+      "header DKIM_OTHER eval:check_dkim_valid('other.example')\nheader SPF_PASS "
+      "eval:check_for_spf_pass()\n"
       "header SPF_FAIL eval:check_for_spf_fail()\nheader DMARC_REJECT eval:check_dmarc_reject()\n");
   ParsedMessage parsed = testing::SplitMessage(kMessage);
   MessageView unchecked = BuildMessageView(parsed, {});

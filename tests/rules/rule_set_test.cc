@@ -13,7 +13,8 @@ using testing::Hit;
 
 bool HasError(const RuleSet& set, const std::string& needle, int line = -1) {
   for (const ConfigProblem& p : set.report().errors) {
-    if (p.message.find(needle) != std::string::npos && (line < 0 || p.where.line == line)) return true;
+    if (p.message.find(needle) != std::string::npos && (line < 0 || p.where.line == line))
+      return true;
   }
   return false;
 }
@@ -54,7 +55,9 @@ TEST(RuleSetTest, DefaultScoresAndDisabledRules) {
   auto set = RuleSet::FromText(
       "body PLAIN /x/\nbody T_TESTING /x/\nbody NICE /x/\ntflags NICE nice\n"
       "body OFF /x/\nscore OFF 0\nbody FOUR /x/\nscore FOUR 1 2 3 4\n");
-  auto score = [&](const char* name) { return set->rules()[static_cast<size_t>(set->Find(name))].score; };
+  auto score = [&](const char* name) {
+    return set->rules()[static_cast<size_t>(set->Find(name))].score;
+  };
   EXPECT_EQ(score("PLAIN"), 1.0);
   EXPECT_EQ(score("T_TESTING"), 0.01);
   EXPECT_EQ(score("NICE"), -1.0);
@@ -90,7 +93,8 @@ TEST(RuleSetTest, UndefinedMetaInputsAreZero) {
 
 TEST(RuleSetTest, RulesMatchingExpandsToScoredRules) {
   auto set = RuleSet::FromText(
-      "body FOO_1 /a/\nscore FOO_1 1\nbody FOO_2 /b/\nscore FOO_2 1\nbody FOO_3 /zzz/\nscore FOO_3 1\n"
+      "body FOO_1 /a/\nscore FOO_1 1\nbody FOO_2 /b/\nscore FOO_2 1\nbody FOO_3 /zzz/\nscore FOO_3 "
+      "1\n"
       "meta TWO_FOOS rules_matching(FOO_*) >= 2\n");
   auto e = Check(*set, "Subject: s\n\na b\n");
   EXPECT_TRUE(Hit(e, "TWO_FOOS"));
@@ -112,7 +116,8 @@ TEST(RuleSetTest, ReplaceTagsExpandListedRules) {
 TEST(RuleSetTest, PreInterPostTags) {
   auto set = RuleSet::FromText(
       "replace_tag A a\nreplace_tag B b\nreplace_inter DOT \\.\nreplace_post P {1,2}\n"
-      "body INTER /<inter DOT><A><B>/\nbody POST /^<post P><A><B>\\s*$/\nreplace_rules INTER POST\n");
+      "body INTER /<inter DOT><A><B>/\nbody POST /^<post P><A><B>\\s*$/\nreplace_rules INTER "
+      "POST\n");
   // As SpamAssassin's split() keeps the leading empty field, <inter> also lands before the
   // first tag: the pattern is "\.a\.b".
   EXPECT_TRUE(Hit(Check(*set, "Subject: s\n\nx .a.b y\n"), "INTER"));
@@ -122,7 +127,8 @@ TEST(RuleSetTest, PreInterPostTags) {
 
 TEST(RuleSetTest, HeaderTestSyntax) {
   auto set = RuleSet::FromText(
-      "header OK1 From:addr =~ /x/\nheader OK2 exists:X-Foo\nheader OK3 Subject !~ /y/ [if-unset: y]\n"
+      "header OK1 From:addr =~ /x/\nheader OK2 exists:X-Foo\nheader OK3 Subject !~ /y/ [if-unset: "
+      "y]\n"
       "header BAD1 From:bogus =~ /x/\nheader BAD2 Subject ~= /x/\nheader BAD3 exists:Bad Name\n");
   EXPECT_GE(set->Find("OK1"), 0);
   EXPECT_GE(set->Find("OK2"), 0);

@@ -12,7 +12,8 @@
 
 namespace moat::rules::testing {
 
-inline Evaluation Check(const RuleSet& set, const std::string& raw, MessageView* view_out = nullptr) {
+inline Evaluation Check(const RuleSet& set, const std::string& raw,
+                        MessageView* view_out = nullptr) {
   ParsedMessage parsed = SplitMessage(raw);
   ViewOptions options;
   options.uri_context = set.uri_context();
@@ -23,7 +24,8 @@ inline Evaluation Check(const RuleSet& set, const std::string& raw, MessageView*
 }
 
 inline bool Hit(const Evaluation& e, const std::string& name) {
-  return std::any_of(e.hits.begin(), e.hits.end(), [&](const RuleHit& h) { return h.name == name; }) ||
+  return std::any_of(e.hits.begin(), e.hits.end(),
+                     [&](const RuleHit& h) { return h.name == name; }) ||
          std::find(e.subrule_hits.begin(), e.subrule_hits.end(), name) != e.subrule_hits.end();
 }
 

@@ -35,14 +35,16 @@ TEST(SpamHeadersTest, BelowTagLevelNoHeaders) {
 }
 
 TEST(SpamHeadersTest, TagLevelAddsHeadersWithTests) {
-  SpamDecision d = DecideSpam(WithHits({{"BAYES_00", -1.9}, {"SPF_PASS", -0.001}, {"X", 5}}), SpamLevels{});
+  SpamDecision d =
+      DecideSpam(WithHits({{"BAYES_00", -1.9}, {"SPF_PASS", -0.001}, {"X", 5}}), SpamLevels{});
   EXPECT_TRUE(d.add_headers);
   EXPECT_FALSE(d.spam);
   EXPECT_EQ(Header(d, "X-Spam-Flag"), "NO");
   EXPECT_EQ(Header(d, "X-Spam-Score"), "3.099");
   EXPECT_EQ(Header(d, "X-Spam-Level"), "***");
-  EXPECT_EQ(Header(d, "X-Spam-Status"),
-            "No, score=3.099 tagged_above=2 required=6.2\n\ttests=[BAYES_00=-1.9, SPF_PASS=-0.001, X=5]");
+  EXPECT_EQ(
+      Header(d, "X-Spam-Status"),
+      "No, score=3.099 tagged_above=2 required=6.2\n\ttests=[BAYES_00=-1.9, SPF_PASS=-0.001, X=5]");
 }
 
 TEST(SpamHeadersTest, Tag2TagsSubjectKillIsSpamClass) {
@@ -64,13 +66,15 @@ TEST(SpamHeadersTest, UnsetTagLevelAlwaysAddsHeaders) {
   levels.tag_level.reset();
   SpamDecision d = DecideSpam(WithHits({}), levels);
   EXPECT_TRUE(d.add_headers);
-  EXPECT_EQ(Header(d, "X-Spam-Status"), "No, score=0.000 tagged_above=-999 required=6.2\n\ttests=[none]");
+  EXPECT_EQ(Header(d, "X-Spam-Status"),
+            "No, score=0.000 tagged_above=-999 required=6.2\n\ttests=[none]");
   EXPECT_EQ(Header(d, "X-Spam-Level"), "");
 }
 
 TEST(SpamHeadersTest, LongTestListsAreFolded) {
   std::vector<std::pair<std::string, double>> hits;
-  for (int i = 0; i < 20; ++i) hits.emplace_back("SOME_LONGISH_RULE_NAME_" + std::to_string(i), 0.5);
+  for (int i = 0; i < 20; ++i)
+    hits.emplace_back("SOME_LONGISH_RULE_NAME_" + std::to_string(i), 0.5);
   SpamDecision d = DecideSpam(WithHits(hits), SpamLevels{});
   std::string status = Header(d, "X-Spam-Status");
   size_t start = 0;

@@ -79,8 +79,9 @@ inline std::vector<SpamAssassinResult> RunSpamAssassin(const std::vector<std::st
   options.timeout = std::chrono::minutes(20);
   options.env["HOME"] = work_dir;
   auto result = moat::testing::RunCommand(
-      {"spamassassin", "-L", "-t", "--mbox", "-D", "rules,check,mimeheader", "--configpath=" + rules_directory,
-       "--siteconfigpath=" + work_dir + "/site", "-p", work_dir + "/user_prefs"},
+      {"spamassassin", "-L", "-t", "--mbox", "-D", "rules,check,mimeheader",
+       "--configpath=" + rules_directory, "--siteconfigpath=" + work_dir + "/site", "-p",
+       work_dir + "/user_prefs"},
       options);
   if (result.exit_code < 0) {
     *error = "spamassassin did not finish: " + result.err.substr(0, 2000);

@@ -2,11 +2,10 @@
 //
 // Every rule of a supported kind compiles (no per-rule error), the rest is counted as
 // unsupported and nothing is fatal.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "rules/rule_set.h"
 
@@ -24,7 +23,8 @@ TEST(StockRulesTest, EverySupportedRuleCompiles) {
   auto set = RuleSet::Load(options);
   const LoadReport& report = set->report();
   std::string errors;
-  for (const ConfigProblem& p : report.errors) errors += p.where.ToString() + ": " + p.message + "\n";
+  for (const ConfigProblem& p : report.errors)
+    errors += p.where.ToString() + ": " + p.message + "\n";
   EXPECT_TRUE(report.errors.empty()) << errors;
   std::string summary = fmt::format("{} files;", report.files.size());
   for (size_t k = 0; k < kRuleKindCount; ++k) {
@@ -34,9 +34,11 @@ TEST(StockRulesTest, EverySupportedRuleCompiles) {
   }
   size_t unsupported = 0;
   for (const auto& [kind, n] : report.unsupported_counts) unsupported += n;
-  summary += fmt::format(" eval rules run {}; unsupported lines {}", report.eval_rules_run, unsupported);
+  summary +=
+      fmt::format(" eval rules run {}; unsupported lines {}", report.eval_rules_run, unsupported);
   std::cout << summary << "\n";
-  for (const auto& [kind, n] : report.unsupported_counts) std::cout << "  unsupported " << kind << ": " << n << "\n";
+  for (const auto& [kind, n] : report.unsupported_counts)
+    std::cout << "  unsupported " << kind << ": " << n << "\n";
   EXPECT_GT(report.loaded[static_cast<size_t>(RuleKind::kBody)], 400u);
   EXPECT_GT(report.loaded[static_cast<size_t>(RuleKind::kHeader)], 500u);
   EXPECT_GT(report.loaded[static_cast<size_t>(RuleKind::kMeta)], 500u);

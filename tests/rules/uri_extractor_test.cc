@@ -11,7 +11,8 @@ namespace {
 std::shared_ptr<const UriContext> Context() {
   std::vector<core::Regex> redirectors;
   redirectors.push_back(*core::Regex::Compile("^http://redir\\.example\\.com/r\\?u=(.*)$"));
-  return *UriContext::Create({"com", "net", "org", "uk", "de"}, {"co.uk"}, {}, std::move(redirectors));
+  return *UriContext::Create({"com", "net", "org", "uk", "de"}, {"co.uk"}, {},
+                             std::move(redirectors));
 }
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
@@ -20,10 +21,11 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 TEST(UriExtractorTest, FindsLinksInText) {
   auto ctx = Context();
-  auto uris = ctx->FindTextUris({"Visit http://example.com/a, or www.example.org/b.\n",
-                                 "Mail info@example.net or mailto:sales@example.de?subject=hi\n",
-                                 "Plain host shop.example.co.uk/deal and (see https://x.example.com/p)\n",
-                                 "Not a link: foo.invalidtld and user@nodot\n"});
+  auto uris =
+      ctx->FindTextUris({"Visit http://example.com/a, or www.example.org/b.\n",
+                         "Mail info@example.net or mailto:sales@example.de?subject=hi\n",
+                         "Plain host shop.example.co.uk/deal and (see https://x.example.com/p)\n",
+                         "Not a link: foo.invalidtld and user@nodot\n"});
   EXPECT_TRUE(Contains(uris, "http://example.com/a")) << uris.size();
   EXPECT_TRUE(Contains(uris, "http://www.example.org/b"));
   EXPECT_TRUE(Contains(uris, "mailto:info@example.net"));
@@ -49,10 +51,12 @@ TEST(UriExtractorTest, CanonicalizesAsSpamAssassin) {
   // part is cut, as SpamAssassin does.
   EXPECT_TRUE(Contains(ctx->Canonicalize("http://a@bank.example.com@evil.example.net/"),
                        "http://evil.example.net/"));
-  EXPECT_TRUE(Contains(ctx->Canonicalize("http://redir.example.com/r?u=http://target.example.org/x"),
-                       "http://target.example.org/x"));
-  EXPECT_TRUE(Contains(ctx->Canonicalize("http://t.example.com/click?url=https://final.example.net/y&z=1"),
-                       "https://final.example.net/y"));
+  EXPECT_TRUE(
+      Contains(ctx->Canonicalize("http://redir.example.com/r?u=http://target.example.org/x"),
+               "http://target.example.org/x"));
+  EXPECT_TRUE(
+      Contains(ctx->Canonicalize("http://t.example.com/click?url=https://final.example.net/y&z=1"),
+               "https://final.example.net/y"));
   EXPECT_TRUE(Contains(ctx->Canonicalize("http://example?x"), "http://example/?x"));
 }
 
