@@ -35,5 +35,7 @@ void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterDkimCommand(CLI::App& app, const GlobalOptions& global);  // dkim keygen|check
 void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
+// `moat rules lint|test` (cli/rules_command.cc; its message adapter is in cli/rules_command.h).
+void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

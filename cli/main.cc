@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterMapCommand(app, global);
   moat::cli::RegisterDkimCommand(app, global);
   moat::cli::RegisterQuarantineCommand(app, global);
+  moat::cli::RegisterRulesCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -14,9 +14,9 @@ MOAT_BUILD_PACKAGES=(
 MOAT_RUN_PACKAGES=(openssl swaks)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
-  openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl dnsmasq-base
-  clamav clamav-testfiles spamassassin zip unzip p7zip-full gcab xz-utils bzip2 zstd
-  libarchive-tools lz4
+  openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl
+  dnsmasq-base clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full
+  gcab xz-utils bzip2 zstd libarchive-tools lz4
 )
 
 moat_missing_packages() {
