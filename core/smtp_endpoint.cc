@@ -17,6 +17,7 @@ bool ValidPort(std::string_view port) {
   if (port.empty() || port.size() > 32) return false;
   bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) return port.size() <= 5 && std::stoul(std::string(port)) <= 65535;
+  if (!((port[0] >= 'a' && port[0] <= 'z') || (port[0] >= 'A' && port[0] <= 'Z'))) return false;
   return std::all_of(port.begin(), port.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
   });

@@ -241,6 +241,7 @@ asio::awaitable<SmtpSession::LineEvent> SmtpSession::ReadLine() {
 asio::awaitable<bool> SmtpSession::Flush() {
   if (output_.empty()) co_return true;
   stream_.SetTimeout(options_->command_timeout);
+  if (counters_) counters_->reply_writes.fetch_add(1, std::memory_order_relaxed);
   std::error_code error = co_await stream_.Write(output_);
   stream_.ClearTimeout();
   output_.clear();

@@ -73,6 +73,7 @@ struct SmtpServerCounters {
   std::atomic<std::uint64_t> error_limit_closes{0};
   std::atomic<std::uint64_t> tls_handshakes{0};
   std::atomic<std::uint64_t> tls_failures{0};
+  std::atomic<std::uint64_t> reply_writes{0};     // socket writes of replies (pipelining batches)
 };
 
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
