@@ -202,6 +202,7 @@ asio::awaitable<void> SmtpSession::Converse() {
   if (!output_.empty() && stream_.is_open()) {
     stream_.SetTimeout(std::min<std::chrono::milliseconds>(options_->command_timeout,
                                                            kFinalWriteTimeout));
+    if (counters_) counters_->reply_writes.fetch_add(1, std::memory_order_relaxed);
     co_await stream_.Write(output_);
     stream_.ClearTimeout();
     output_.clear();
@@ -265,8 +266,8 @@ void SmtpSession::CountJunk() {
 }
 
 void SmtpSession::NoteEnd(std::string_view reason) {
-  spdlog::info("{} after {} from {}[{}]", reason, where_, info_.helo.empty() ? "unknown" : info_.helo,
-               info_.client_address);
+  spdlog::info("{} after {} from [{}]:{} (helo {})", reason, where_, info_.client_address,
+               info_.client_port, info_.helo.empty() ? "none" : info_.helo);
 }
 
 void SmtpSession::CheckPipelining(SmtpVerb verb) {

@@ -185,6 +185,7 @@ std::string SmtpStream::tls_verify_error() const {
 
 asio::awaitable<void> SmtpStream::ShutdownTls() {
   if (!tls_active()) co_return;
+  PrepareUnidirectionalShutdown(tls_->stream.native_handle());
   co_await tls_->stream.async_shutdown(kUseTuple);
 }
 

@@ -83,7 +83,7 @@ class SmtpStream {
   // `server_name` is sent as SNI; when `verify_name`, the certificate must verify and match it.
   asio::awaitable<std::error_code> StartTlsClient(std::shared_ptr<asio::ssl::context> context,
                                                   const std::string& server_name, bool verify_name);
-  // Sends close_notify and waits for the peer's, within the current deadline. Best effort.
+  // Sends close_notify (without waiting for the peer's), within the current deadline. Best effort.
   asio::awaitable<void> ShutdownTls();
   bool tls_active() const { return tls_ != nullptr && tls_established_; }
   const SmtpTlsInfo& tls_info() const { return tls_info_; }

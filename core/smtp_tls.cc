@@ -136,6 +136,10 @@ Status PrepareTlsClientSession(ssl_st* ssl, const std::string& server_name, bool
   return {};
 }
 
+void PrepareUnidirectionalShutdown(ssl_st* ssl) {
+  SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+}
+
 std::string TlsVerifyError(ssl_st* ssl) {
   long result = SSL_get_verify_result(ssl);
   if (result == X509_V_OK) return "";

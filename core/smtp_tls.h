@@ -56,6 +56,9 @@ SmtpTlsInfo DescribeTlsSession(ssl_st* ssl);
 // Client side, before the handshake: SNI and, when `verify_name`, host name verification of
 // the server certificate (the context decides whether a failed verification aborts).
 Status PrepareTlsClientSession(ssl_st* ssl, const std::string& server_name, bool verify_name);
+// Makes the next SSL_shutdown send close_notify without waiting for the peer's (the SMTP
+// conversation is over; a peer that never answers must not hold the connection).
+void PrepareUnidirectionalShutdown(ssl_st* ssl);
 // Why the certificate did not verify (after a handshake), "" when it did.
 std::string TlsVerifyError(ssl_st* ssl);
 

@@ -5,7 +5,8 @@
 // RecordingHandler's policy, by recipient local part:
 //   reject*    RCPT 550 5.1.1          tempfail*  RCPT 450 4.2.1
 //   lmtpfail*  after DATA 452 4.2.2    lmtpreject*  after DATA 554 5.7.1 (per recipient in LMTP)
-// and "drop" as the sender's local part makes OnMessage answer 421 (close).
+// and by sender: "drop*" makes OnMessage answer 421 (close), "noreplies*" returns no reply at all
+// (a handler bug the session must turn into 451).
 #pragma once
 
 #include <poll.h>
@@ -28,6 +29,7 @@
 
 #include "core/smtp_handler.h"
 #include "core/smtp_session.h"
+#include "tests/support/test_support.h"
 
 namespace moat::core::testing {
 
@@ -163,6 +165,7 @@ class RecordingHandler : public SmtpHandler {
     if (StartsWith(envelope.mail.sender, "drop")) {
       co_return std::vector<SmtpReply>{SmtpReply(421, "4.3.0", "going away")};
     }
+    if (StartsWith(envelope.mail.sender, "noreplies")) co_return std::vector<SmtpReply>{};
     ReceivedMessage received;
     received.envelope = envelope;
     received.xforward = info.xforward;
@@ -308,6 +311,85 @@ inline SessionPair StartSessionPair(IoThread& io, std::shared_ptr<const SmtpServ
   pair.done = asio::co_spawn(strand, pair.session->Run(), asio::use_future);
   pair.client = std::make_unique<RawClient>(client.release());
   return pair;
+}
+
+}  // namespace moat::core::testing
+
+namespace moat::core::testing {
+
+// Runs a dialogue script: for each step, send the bytes, then expect one reply per code.
+struct ScriptStep {
+  std::string send;
+  std::vector<int> codes;
+};
+
+inline int ReplyCode(const std::string& reply) {
+  return reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(reply[0]))
+             ? std::stoi(reply.substr(0, 3))
+             : 0;
+}
+
+// A TLS client over an already connected socket (after "220 Ready to start TLS").
+class TlsLineClient {
+ public:
+  TlsLineClient(int fd, asio::ssl::context& context)
+      : socket_(io_), stream_(socket_, context) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    socket_.assign(asio::generic::stream_protocol(address.ss_family, SOCK_STREAM), ::dup(fd));
+  }
+  // Empty on success, else the error.
+  std::string Handshake() {
+    asio::error_code error;
+    stream_.handshake(asio::ssl::stream_base::client, error);
+    return error ? error.message() : "";
+  }
+  bool Send(std::string_view data) {
+    asio::error_code error;
+    asio::write(stream_, asio::buffer(data), error);
+    return !error;
+  }
+  std::string ReadReply() {
+    std::string reply;
+    while (true) {
+      asio::error_code error;
+      std::size_t n = asio::read_until(stream_, asio::dynamic_buffer(buffer_), "\n", error);
+      if (error) return reply;
+      std::string line = buffer_.substr(0, n);
+      buffer_.erase(0, n);
+      reply += line;
+      if (line.size() < 4 || line[3] == ' ') return reply;
+    }
+  }
+  std::string cipher() { return SSL_get_cipher_name(stream_.native_handle()); }
+
+ private:
+  asio::io_context io_;
+  asio::generic::stream_protocol::socket socket_;
+  asio::ssl::stream<asio::generic::stream_protocol::socket&> stream_;
+  std::string buffer_;
+};
+
+}  // namespace moat::core::testing
+
+namespace moat::core::testing {
+
+struct TestCertificate {
+  std::string cert_file;
+  std::string key_file;
+};
+
+// A self-signed certificate for `name` (also valid for 127.0.0.1), made with the openssl command.
+inline TestCertificate MakeTestCertificate(const moat::testing::TempDir& dir,
+                                           const std::string& name = "localhost") {
+  TestCertificate out{dir.Path(name + ".crt"), dir.Path(name + ".key")};
+  auto result = moat::testing::RunCommand(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name + ",IP:127.0.0.1",
+       "-days", "2", "-keyout", out.key_file, "-out", out.cert_file});
+  if (result.exit_code != 0) throw std::runtime_error("openssl req failed: " + result.err);
+  return out;
 }
 
 }  // namespace moat::core::testing
