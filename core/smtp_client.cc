@@ -12,6 +12,8 @@
 
 // GCC 12 reports asio's recycling coroutine-frame allocator (aligned_alloc + sized delete)
 // as mismatched new/delete when it inlines both; a known false positive (GCC bug 109224).
+// GCC 12 also miscompiled `co_return co_await f()` and co_await inside conditions here (the
+// callee's frame was left uninitialised), so awaited results always go to a named variable.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace moat::core {
@@ -89,7 +91,7 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::ReadReply(std::chrono::mil
       SmtpReplyParser::State state = parser_.Feed(line.line);
       if (state == SmtpReplyParser::State::kDone) {
         SmtpReply reply = parser_.Take();
-        ++replies_read_;
+        if (first_reply_code_ == 0) first_reply_code_ = reply.code();
         if (reply.closes_connection()) saw_421_ = true;
         co_return reply;
       }
@@ -124,8 +126,10 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::Command(std::string_view l
                                                               std::chrono::milliseconds timeout,
                                                               std::string_view stage) {
   out_.assign(line);
-  if (!co_await WriteOut(timeout, stage)) co_return std::nullopt;
-  co_return co_await ReadReply(timeout, stage);
+  bool written = co_await WriteOut(timeout, stage);
+  if (!written) co_return std::nullopt;
+  std::optional<SmtpReply> reply = co_await ReadReply(timeout, stage);
+  co_return reply;
 }
 
 asio::awaitable<SmtpReply> SmtpClient::Connect(const SmtpEndpoint& peer) {
@@ -141,6 +145,7 @@ asio::awaitable<SmtpReply> SmtpClient::Connect(const SmtpEndpoint& peer) {
   if (out.positive() && stream_ && stream_->is_open()) {
     ready_ = true;
   } else {
+    failure_ = out;  // what a Send() on this closed client reports
     Close();
   }
   co_return out;
@@ -154,7 +159,8 @@ asio::awaitable<void> SmtpClient::ConnectBody(SmtpEndpoint peer, SmtpReply& out)
     input_.Clear();
     line_reader_.Reset();
     bool retry_plain = false;
-    if (!co_await OpenSocket(peer, plain_only, out)) co_return;
+    bool opened = co_await OpenSocket(peer, plain_only, out);
+    if (!opened) co_return;
     co_await stream_->RunGuarded(HandshakeBody(peer, plain_only, out, retry_plain));
     if (!retry_plain) co_return;
     // TLS "may": a failed handshake falls back to a new plain-text connection, as Postfix does.
@@ -212,8 +218,8 @@ asio::awaitable<bool> SmtpClient::OpenSocket(const SmtpEndpoint& peer, bool plai
 asio::awaitable<std::optional<SmtpReply>> SmtpClient::Hello() {
   bool lmtp = options_.mode == SmtpMode::kLmtp;
   std::string line = fmt::format("{} {}\r\n", lmtp ? "LHLO" : "EHLO", options_.helo_name);
-  auto reply = co_await Command(line, options_.timeouts.helo,
-                                lmtp ? "performing the LHLO handshake" : "performing the EHLO handshake");
+  std::string_view stage = lmtp ? "performing the LHLO handshake" : "performing the EHLO handshake";
+  auto reply = co_await Command(line, options_.timeouts.helo, stage);
   if (!reply) co_return std::nullopt;
   if (reply->positive()) {
     capabilities_ = ParseEhloReply(*reply);
@@ -374,15 +380,24 @@ asio::awaitable<SmtpDeliveryResult> SmtpClient::Send(const SmtpTransaction& tran
 asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDeliveryResult& result) {
   const std::size_t count = tx.recipients.size();
   const bool reused = transactions_ > 0;
-  const std::uint64_t replies_before = replies_read_;
+  first_reply_code_ = 0;
   auto fail_remaining = [&](const SmtpReply& why) {
     for (auto& reply : result.replies) {
       if (reply.empty()) reply = why;
     }
     result.connection_failed = true;
-    result.retry_on_new_connection = reused && replies_read_ == replies_before;
+    // Nothing of this transaction was answered, or only by the 421 an idle-timed-out server
+    // sends before closing: the transaction never started.
+    result.retry_on_new_connection = reused && (first_reply_code_ == 0 || first_reply_code_ == 421);
   };
   ready_ = false;
+  if (reused && stream_->Available() > 0) {
+    // Unsolicited input on an idle connection: the server said goodbye (421) while we waited.
+    Break(Failure("4.4.2", fmt::format("connection with {} was closed by the server while idle",
+                                       peer_name_)));
+    fail_remaining(failure_);
+    co_return;
+  }
   if (count == 0) {
     ready_ = true;
     co_return;
@@ -438,7 +453,8 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
     AppendMailCommand(mail, offered, out_);
     for (const auto& rcpt : tx.recipients) AppendRcptCommand(rcpt, offered, out_);
     out_.append("DATA\r\n");
-    if (!co_await WriteOut(options_.timeouts.mail, "sending MAIL FROM")) {
+    bool written = co_await WriteOut(options_.timeouts.mail, "sending MAIL FROM");
+    if (!written) {
       fail_remaining(failure_);
       co_return;
     }
@@ -529,7 +545,11 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
       fail_remaining(failure_);
       co_return;
     }
-    ready_ = mail_failed ? !saw_421_ : co_await SendRset();
+    if (mail_failed) {
+      ready_ = !saw_421_;
+    } else {
+      ready_ = co_await SendRset();
+    }
     co_return;
   }
   if (data_reply->code() != 354) {
@@ -548,7 +568,8 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
     rest.remove_prefix(take);
     if (rest.empty()) stuffer_.Finish(out_);
     if (rest.empty() || out_.size() >= kChunk) {
-      if (!co_await WriteOut(options_.timeouts.data_xfer, "sending message body")) {
+      bool written = co_await WriteOut(options_.timeouts.data_xfer, "sending message body");
+      if (!written) {
         fail_remaining(failure_);
         co_return;
       }
@@ -613,7 +634,9 @@ asio::awaitable<void> SmtpClient::ResetBody(SmtpReply& out) {
 }
 
 asio::awaitable<void> SmtpClient::Quit() {
-  if (stream_ && stream_->is_open()) co_await stream_->RunGuarded(QuitBody());
+  if (stream_ && stream_->is_open()) {
+    co_await stream_->RunGuarded(QuitBody());
+  }
   Close();
 }
 

@@ -98,8 +98,8 @@ struct SmtpDeliveryResult {
   SmtpReply data_reply;          // SMTP: the reply after the message (or to DATA); LMTP: empty
   bool connection_failed = false;  // a synthetic 4xx was given (lost, timeout, protocol)
   // The connection was reused and broke before the server answered anything of this
-  // transaction (an idle connection the server had closed): nothing happened, retry on a fresh
-  // connection without counting it as an attempt.
+  // transaction but a 421 (an idle connection the server had timed out and closed): nothing
+  // happened, retry on a fresh connection without counting it as an attempt.
   bool retry_on_new_connection = false;
 
   std::size_t delivered() const;
@@ -168,7 +168,7 @@ class SmtpClient {
   bool ready_ = false;
   bool saw_421_ = false;
   std::uint64_t transactions_ = 0;
-  std::uint64_t replies_read_ = 0;
+  int first_reply_code_ = 0;  // of the current transaction
 };
 
 }  // namespace moat::core

@@ -12,6 +12,8 @@
 
 // GCC 12 reports asio's recycling coroutine-frame allocator (aligned_alloc + sized delete)
 // as mismatched new/delete when it inlines both; a known false positive (GCC bug 109224).
+// GCC 12 also miscompiles `co_return co_await f()` and co_await inside conditions in some
+// coroutines (seen in smtp_client.cc), so awaited results always go to a named variable.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace moat::core {
@@ -197,7 +199,10 @@ asio::awaitable<void> SmtpSession::Converse() {
       timer.expires_after(options_->error_sleep);
       co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
-    if (output_.size() > kMaxPendingOutput && !co_await Flush()) co_return;
+    if (output_.size() > kMaxPendingOutput) {
+      bool flushed = co_await Flush();
+      if (!flushed) co_return;
+    }
   }
   if (!output_.empty() && stream_.is_open()) {
     stream_.SetTimeout(std::min<std::chrono::milliseconds>(options_->command_timeout,
@@ -220,8 +225,14 @@ asio::awaitable<SmtpSession::LineEvent> SmtpSession::ReadLine() {
     if (result.status == SmtpLineReader::Status::kLine) co_return LineEvent{ReadStatus::kLine, result.line};
     if (result.status == SmtpLineReader::Status::kTooLong) co_return LineEvent{ReadStatus::kTooLong, {}};
     if (stop_requested_ && !in_transaction_) co_return LineEvent{ReadStatus::kStop, {}};
-    if (!output_.empty() && !co_await Flush()) {
-      co_return LineEvent{stream_.timed_out() ? ReadStatus::kTimeout : ReadStatus::kClosed, {}};
+    if (!output_.empty()) {
+      bool flushed = co_await Flush();
+      if (!flushed) {
+        ReadStatus status = stream_.timed_out() ? ReadStatus::kTimeout : ReadStatus::kClosed;
+        co_return LineEvent{status, {}};
+      }
+      // A stop requested while the write was pending must not wait for the next read.
+      if (stop_requested_ && !in_transaction_) co_return LineEvent{ReadStatus::kStop, {}};
     }
     stream_.SetTimeout(options_->command_timeout);
     idle_ = true;
@@ -335,23 +346,31 @@ asio::awaitable<SmtpSession::Flow> SmtpSession::Dispatch(std::string_view line) 
     Reply(SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first"));
     co_return Flow::kContinue;
   }
+  Flow flow = Flow::kContinue;
   switch (command.verb) {
     case SmtpVerb::kHelo:
     case SmtpVerb::kEhlo:
     case SmtpVerb::kLhlo:
-      co_return co_await HandleHelo(command);
+      flow = co_await HandleHelo(command);
+      co_return flow;
     case SmtpVerb::kMail:
-      co_return co_await HandleMail(command);
+      flow = co_await HandleMail(command);
+      co_return flow;
     case SmtpVerb::kRcpt:
-      co_return co_await HandleRcpt(command);
+      flow = co_await HandleRcpt(command);
+      co_return flow;
     case SmtpVerb::kData:
-      co_return co_await HandleData(command);
+      flow = co_await HandleData(command);
+      co_return flow;
     case SmtpVerb::kStartTls:
-      co_return co_await HandleStartTls(command);
+      flow = co_await HandleStartTls(command);
+      co_return flow;
     case SmtpVerb::kAuth:
-      co_return co_await HandleAuth(command);
+      flow = co_await HandleAuth(command);
+      co_return flow;
     case SmtpVerb::kXforward:
-      co_return co_await HandleXforward(command);
+      flow = co_await HandleXforward(command);
+      co_return flow;
     case SmtpVerb::kRset:
       CountJunk();
       if (!command.args.empty()) {
@@ -492,7 +511,8 @@ asio::awaitable<SmtpSession::Flow> SmtpSession::HandleData(const SmtpCommandLine
   SmtpReply decision = co_await handler_->OnDataStart(info_, envelope_);
   if (!decision.empty() && !decision.positive()) co_return Refuse(decision);
   ReplyRaw(decision.code() == 354 ? decision : SmtpReply(354, "", "End data with <CR><LF>.<CR><LF>"));
-  if (!co_await Flush()) {
+  bool flushed = co_await Flush();
+  if (!flushed) {
     NoteEnd("lost connection");
     co_return Flow::kClose;
   }
@@ -570,7 +590,8 @@ asio::awaitable<SmtpSession::Flow> SmtpSession::HandleStartTls(const SmtpCommand
   SmtpReply decision = co_await handler_->OnStartTls(info_);
   if (!decision.empty() && !decision.positive()) co_return Refuse(decision);
   Reply(SmtpReply(220, "2.0.0", "Ready to start TLS"));
-  if (!co_await Flush()) co_return Flow::kClose;
+  bool flushed = co_await Flush();
+  if (!flushed) co_return Flow::kClose;
   // RFC 3207 4.2 / CVE-2011-0411: nothing the client sent before the handshake may count.
   input_.Clear();
   line_reader_.Reset();

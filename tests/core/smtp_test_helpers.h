@@ -239,6 +239,29 @@ class RawClient {
       if (!Fill(timeout)) return "";
     }
   }
+  // One line without CRLF (server side of fake peers), or nullopt on EOF / timeout.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    while (true) {
+      std::size_t nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+      }
+      if (!Fill(timeout)) return std::nullopt;
+    }
+  }
+  // Reads up to and including the line "." (a DATA body); nullopt on EOF / timeout.
+  std::optional<std::string> ReadData(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string data;
+    while (true) {
+      auto line = ReadLine(timeout);
+      if (!line) return std::nullopt;
+      if (*line == ".") return data;
+      data += *line + "\r\n";
+    }
+  }
   int ReadCode(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::string reply = ReadReply(timeout);
     return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0;
