@@ -159,9 +159,9 @@ asio::awaitable<void> SmtpClient::ConnectBody(SmtpEndpoint peer, SmtpReply& out)
     input_.Clear();
     line_reader_.Reset();
     bool retry_plain = false;
-    bool opened = co_await OpenSocket(peer, plain_only, out);
+    bool opened = co_await OpenSocket(peer, out);
     if (!opened) co_return;
-    co_await stream_->RunGuarded(HandshakeBody(peer, plain_only, out, retry_plain));
+    co_await stream_->RunGuarded(HandshakeBody(plain_only, out, retry_plain));
     if (!retry_plain) co_return;
     // TLS "may": a failed handshake falls back to a new plain-text connection, as Postfix does.
     spdlog::info("TLS handshake with {} failed; retrying without TLS", peer_name_);
@@ -170,9 +170,7 @@ asio::awaitable<void> SmtpClient::ConnectBody(SmtpEndpoint peer, SmtpReply& out)
   }
 }
 
-asio::awaitable<bool> SmtpClient::OpenSocket(const SmtpEndpoint& peer, bool plain_only,
-                                             SmtpReply& out) {
-  (void)plain_only;
+asio::awaitable<bool> SmtpClient::OpenSocket(const SmtpEndpoint& peer, SmtpReply& out) {
   std::vector<std::pair<asio::generic::stream_protocol::endpoint, std::string>> addresses;
   if (peer.kind == SmtpEndpoint::Kind::kUnix) {
     addresses.emplace_back(asio::local::stream_protocol::endpoint(peer.path), "unix:" + peer.path);
@@ -189,11 +187,10 @@ asio::awaitable<bool> SmtpClient::OpenSocket(const SmtpEndpoint& peer, bool plai
       co_return false;
     }
     for (const auto& entry : results) {
+      // Postfix's "name[address]:port" form.
       SmtpSocketAddress address = DescribeEndpoint(entry.endpoint());
       addresses.emplace_back(entry.endpoint(),
-                             address.address.find(':') != std::string::npos
-                                 ? fmt::format("{}[{}]:{}", peer.host, address.address, address.port)
-                                 : fmt::format("{}[{}]:{}", peer.host, address.address, address.port));
+                             fmt::format("{}[{}]:{}", peer.host, address.address, address.port));
     }
   }
   std::error_code last_error = asio::error::host_not_found;
@@ -264,9 +261,8 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::Authenticate() {
                                                 peer_name_, reply->ToString()));
 }
 
-asio::awaitable<void> SmtpClient::HandshakeBody(const SmtpEndpoint& peer, bool plain_only,
-                                                SmtpReply& out, bool& retry_plain) {
-  (void)peer;
+asio::awaitable<void> SmtpClient::HandshakeBody(bool plain_only, SmtpReply& out,
+                                                bool& retry_plain) {
   auto greeting = co_await ReadReply(options_.timeouts.helo, kStageGreeting);
   if (!greeting) {
     out = failure_;

@@ -133,9 +133,8 @@ class SmtpClient {
 
  private:
   asio::awaitable<void> ConnectBody(SmtpEndpoint peer, SmtpReply& out);
-  asio::awaitable<bool> OpenSocket(const SmtpEndpoint& peer, bool plain_only, SmtpReply& out);
-  asio::awaitable<void> HandshakeBody(const SmtpEndpoint& peer, bool plain_only, SmtpReply& out,
-                                      bool& retry_plain);
+  asio::awaitable<bool> OpenSocket(const SmtpEndpoint& peer, SmtpReply& out);
+  asio::awaitable<void> HandshakeBody(bool plain_only, SmtpReply& out, bool& retry_plain);
   asio::awaitable<std::optional<SmtpReply>> Hello();
   asio::awaitable<std::optional<SmtpReply>> Authenticate();
   asio::awaitable<void> SendBody(const SmtpTransaction& transaction, SmtpDeliveryResult& result);

@@ -87,7 +87,9 @@ std::vector<SmtpSocketAddress> SmtpListener::local_addresses() const {
 
 void SmtpListener::Start() {
   for (auto& acceptor : acceptors_) {
-    asio::co_spawn(acceptor->get_executor(), AcceptLoop(*acceptor), asio::detached);
+    accept_loops_.fetch_add(1);
+    asio::co_spawn(acceptor->get_executor(), AcceptLoop(*acceptor),
+                   [this](std::exception_ptr) { accept_loops_.fetch_sub(1); });
   }
 }
 
@@ -173,6 +175,11 @@ asio::awaitable<void> SmtpListener::Stop(std::chrono::milliseconds grace) {
 
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
+  // The accept loops touch the acceptors until they see them closed.
+  while (accept_loops_.load() > 0) {
+    timer.expires_after(std::chrono::milliseconds(1));
+    co_await timer.async_wait(kUseTuple);
+  }
   auto deadline = std::chrono::steady_clock::now() + grace;
   // Shutdown only: a short poll keeps sessions free of any reference back to the listener.
   while (active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {

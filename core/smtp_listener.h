@@ -13,8 +13,9 @@
 //
 // Thread safety: Listen() and Start() before the io_context runs or from its executor; Stop() is
 // an awaitable to run on any executor of the io_context; counters(), active_sessions() and
-// SetSessionOptions() from any thread. The listener must outlive Stop(); sessions keep only
-// shared state, so a session finishing late never touches a destroyed listener.
+// SetSessionOptions() from any thread. A started listener must be stopped (co_await Stop())
+// before it is destroyed while its io_context runs; sessions keep only shared state, so a session
+// finishing after Stop() never touches a destroyed listener.
 #pragma once
 
 #include <atomic>
@@ -97,6 +98,7 @@ class SmtpListener {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<std::string> unix_paths_;
   std::uint64_t next_id_ = 0;
+  std::atomic<int> accept_loops_{0};  // running AcceptLoop coroutines
   std::atomic<bool> stopping_{false};
 };
 

@@ -109,7 +109,8 @@ TEST(SmtpDotStufferTest, StuffsAndTerminates) {
 // CRLF line ends (and a final CRLF).
 TEST(SmtpDotStufferTest, RoundTripsRandomMessagesThroughTheReader) {
   std::mt19937 rng(12345);
-  const std::string alphabet = std::string(".\r\nab\0\xff ", 9);
+  using namespace std::string_literals;
+  const std::string alphabet = ".\r\nab\0\xff "s;
   for (int round = 0; round < 500; ++round) {
     std::string message;
     std::size_t length = rng() % 300;

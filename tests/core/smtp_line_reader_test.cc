@@ -38,7 +38,8 @@ std::vector<std::string> Split(std::string_view input, std::size_t chunk, std::s
 }
 
 TEST(SmtpLineReaderTest, SplitsCrlfAndBareLfLinesWhateverTheReadSizes) {
-  const std::string input = std::string("EHLO a\r\nMAIL FROM:<x>\nRCPT TO:<y>\r\n\r\nNO\0OP\r\nDATA", 51);
+  using namespace std::string_literals;
+  const std::string input = "EHLO a\r\nMAIL FROM:<x>\nRCPT TO:<y>\r\n\r\nNO\0OP\r\nDATA"s;
   const std::vector<std::string> expected = {"EHLO a", "MAIL FROM:<x>", "RCPT TO:<y>", "",
                                              std::string("NO\0OP", 5)};
   for (std::size_t chunk : {1u, 2u, 3u, 7u, 64u, 4096u}) {
