@@ -1,6 +1,8 @@
 // smtp_command_test.cc - command line splitting, MAIL/RCPT/XFORWARD parsing and formatting.
 #include "core/smtp_command.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace moat::core {
@@ -308,6 +310,44 @@ TEST(SmtpCommandTest, XforwardSendsOnlyOfferedAttributes) {
   out.clear();
   EXPECT_EQ(AppendXforwardCommands(attrs, {"PROTO"}, out), 0);
   EXPECT_EQ(out, "");
+}
+
+}  // namespace
+}  // namespace moat::core
+
+namespace moat::core {
+namespace {
+
+// Random bytes through every parser of peer input: a result or a refusal, never a crash.
+TEST(SmtpCommandTest, RandomInputIsRefusedCleanly) {
+  std::mt19937 rng(99);
+  using namespace std::string_literals;
+  const std::string alphabet = "<>@:;=+, \t\"\\.aA0FROMTOSIZEBODYNOTIFYORCPT\x80\xff\0"s;
+  SmtpExtensionSet offered;
+  offered.smtputf8 = true;
+  offered.auth = true;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    std::size_t length = rng() % 80;
+    for (std::size_t j = 0; j < length; ++j) text.push_back(alphabet[rng() % alphabet.size()]);
+    if (i % 3 == 0) text = "FROM:" + text;
+    if (i % 3 == 1) text = "TO:<" + text;
+    auto mail = ParseMailArguments(text, offered);
+    if (!mail) {
+      EXPECT_GE(mail.error().code(), 500);
+    }
+    auto rcpt = ParseRcptArguments(text, offered);
+    if (!rcpt) {
+      EXPECT_GE(rcpt.error().code(), 500);
+    }
+    auto xforward = ParseXforwardArguments(text);
+    if (!xforward) {
+      EXPECT_EQ(xforward.error().code(), 501);
+    }
+    SmtpReplyParser parser;
+    parser.Feed(text);
+    ParseCommandLine(text);
+  }
 }
 
 }  // namespace
