@@ -108,7 +108,9 @@ asio::awaitable<void> SmtpStream::Watchdog() {
 }
 
 asio::awaitable<void> SmtpStream::RunGuarded(asio::awaitable<void> body) {
-  auto executor = co_await asio::this_coro::executor;
+  // Both run on the socket's executor (the connection's strand), whatever the caller's is, so
+  // the watchdog and the I/O never touch the stream from two threads at once.
+  auto executor = socket_.get_executor();
   auto [order, body_error, watchdog_error] =
       co_await asio::experimental::make_parallel_group(
           asio::co_spawn(executor, std::move(body), asio::experimental::deferred),

@@ -67,8 +67,8 @@ class SmtpStream {
   bool timed_out() const { return timed_out_; }
   void ClearTimedOut() { timed_out_ = false; }
 
-  // Runs `body` while a watchdog enforces the deadlines; returns when `body` returns (exceptions
-  // from `body` propagate).
+  // Runs `body` on the socket's executor while a watchdog enforces the deadlines; returns when
+  // `body` returns (exceptions from `body` propagate).
   asio::awaitable<void> RunGuarded(asio::awaitable<void> body);
 
   // Client side: connects (opening the socket for the endpoint's protocol). TCP_NODELAY is set.

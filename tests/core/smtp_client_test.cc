@@ -331,21 +331,26 @@ TEST_F(SmtpClientTlsTest, AuthenticatesAfterStartTls) {
   EXPECT_EQ(Codes(refused.results[0]), (std::vector<int>{454}));
 }
 
-// A fake server on a loopback port that plays `script` with the first client.
+// A fake server on a loopback port that plays `script` with each of its first `connections`
+// clients in turn (the script gets the connection's index).
 class FakeServer {
  public:
-  explicit FakeServer(std::function<void(RawClient&)> script) {
+  explicit FakeServer(std::function<void(RawClient&)> script)
+      : FakeServer([script = std::move(script)](RawClient& peer, int) { script(peer); }, 1) {}
+  FakeServer(std::function<void(RawClient&, int)> script, int connections) {
     acceptor_.open(asio::ip::tcp::v4());
     acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this, script = std::move(script)] {
-      asio::ip::tcp::socket socket(io_);
-      asio::error_code error;
-      acceptor_.accept(socket, error);
-      if (error) return;
-      RawClient peer(socket.release());
-      script(peer);
+    thread_ = std::thread([this, script = std::move(script), connections] {
+      for (int i = 0; i < connections; ++i) {
+        asio::ip::tcp::socket socket(io_);
+        asio::error_code error;
+        acceptor_.accept(socket, error);
+        if (error) return;
+        RawClient peer(socket.release());
+        script(peer, i);
+      }
     });
   }
   ~FakeServer() {
@@ -490,6 +495,47 @@ TEST_F(SmtpClientTest, DataAcceptedWithoutRecipientsNeverSendsTheDot) {
   server.reset();
   EXPECT_EQ(Codes(outcome.results[0]), (std::vector<int>{550}));
   EXPECT_FALSE(dot_seen);
+}
+
+TEST_F(SmtpClientTest, OpportunisticTlsFallsBackToPlainWhenTheHandshakeFails) {
+  auto server = std::make_unique<FakeServer>(
+      [](RawClient& peer, int index) {
+        peer.Send("220 fake ESMTP\r\n");
+        peer.ReadLine();  // EHLO
+        if (index == 0) {
+          peer.Send("250-fake\r\n250 STARTTLS\r\n");
+          peer.ReadLine();  // STARTTLS
+          peer.Send("220 go ahead\r\n");
+          peer.Send("this is not a TLS server hello\r\n");
+          peer.WaitClosed(5s);
+          return;
+        }
+        peer.Send("250-fake\r\n250 STARTTLS\r\n");  // offered again, but not used again
+        for (const char* reply : {"250 ok\r\n", "250 ok\r\n", "354 go\r\n"}) {
+          peer.ReadLine();
+          peer.Send(reply);
+        }
+        peer.ReadData();
+        peer.Send("250 plain delivery\r\n");
+        peer.ReadLine();
+        peer.Send("221 bye\r\n");
+      },
+      2);
+  client_options_.tls = SmtpTlsPolicy::kMay;
+  Outcome outcome = Deliver(server->endpoint(), {Transaction({"a@d"})});
+  server.reset();
+  ASSERT_TRUE(outcome.connect.positive()) << outcome.connect.ToString();
+  EXPECT_FALSE(outcome.tls.has_value());
+  EXPECT_EQ(outcome.results[0].replies[0].text(), "plain delivery");
+}
+
+TEST_F(SmtpClientTest, HostNamesAreResolvedAndEveryAddressTried) {
+  int port = std::stoi(StartServer().port);
+  // localhost may resolve to ::1 first, where nothing listens: the client goes on to 127.0.0.1.
+  Outcome outcome = Deliver(*ParseSmtpEndpoint("localhost:" + std::to_string(port)),
+                            {Transaction({"a@d"})});
+  ASSERT_TRUE(outcome.connect.positive()) << outcome.connect.ToString();
+  EXPECT_EQ(outcome.results[0].delivered(), 1u);
 }
 
 }  // namespace
