@@ -14,10 +14,10 @@
 namespace moat::core {
 
 struct SmtpCapabilities {
-  bool esmtp = false;                 // the server answered EHLO/LHLO (not only HELO)
+  bool esmtp = false;  // the server answered EHLO/LHLO (not only HELO)
   bool pipelining = false;
   bool size = false;
-  std::uint64_t size_limit = 0;       // 0: SIZE without a limit
+  std::uint64_t size_limit = 0;  // 0: SIZE without a limit
   bool starttls = false;
   bool eight_bit_mime = false;
   bool dsn = false;

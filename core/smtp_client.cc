@@ -1,12 +1,13 @@
 // smtp_client.cc - SMTP/LMTP client: connection set-up and mail transactions.
 #include "core/smtp_client.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/smtp_command.h"
 
@@ -75,10 +76,10 @@ asio::awaitable<bool> SmtpClient::WriteOut(std::chrono::milliseconds timeout,
   stream_->ClearTimeout();
   out_.clear();
   if (!error) co_return true;
-  Break(timed_out ? Failure("4.4.2", fmt::format("conversation with {} timed out while {}",
-                                                 peer_name_, stage))
-                  : Failure("4.4.2", fmt::format("lost connection with {} while {}", peer_name_,
-                                                 stage)));
+  Break(timed_out
+            ? Failure("4.4.2",
+                      fmt::format("conversation with {} timed out while {}", peer_name_, stage))
+            : Failure("4.4.2", fmt::format("lost connection with {} while {}", peer_name_, stage)));
   co_return false;
 }
 
@@ -114,8 +115,8 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::ReadReply(std::chrono::mil
     if (io.error) {
       Break(timed_out ? Failure("4.4.2", fmt::format("conversation with {} timed out while {}",
                                                      peer_name_, stage))
-                      : Failure("4.4.2", fmt::format("lost connection with {} while {}",
-                                                     peer_name_, stage)));
+                      : Failure("4.4.2", fmt::format("lost connection with {} while {}", peer_name_,
+                                                     stage)));
       co_return std::nullopt;
     }
     input_.CommitRead(io.bytes);
@@ -224,8 +225,8 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::Hello() {
   }
   if (lmtp || !reply->permanent()) co_return reply;
   // An SMTP server that does not know EHLO: plain HELO, no extensions.
-  auto helo = co_await Command(fmt::format("HELO {}\r\n", options_.helo_name), options_.timeouts.helo,
-                               "performing the HELO handshake");
+  auto helo = co_await Command(fmt::format("HELO {}\r\n", options_.helo_name),
+                               options_.timeouts.helo, "performing the HELO handshake");
   if (helo && helo->positive()) capabilities_ = SmtpCapabilities();
   co_return helo;
 }
@@ -257,8 +258,9 @@ asio::awaitable<std::optional<SmtpReply>> SmtpClient::Authenticate() {
   if (!reply) co_return std::nullopt;
   if (reply->code() == 235) co_return reply;
   // smtp_sasl_auth_soft_bounce: an authentication failure defers mail instead of bouncing it.
-  co_return SmtpReply(454, "4.7.0", fmt::format("SASL authentication failed; server {} said: {}",
-                                                peer_name_, reply->ToString()));
+  co_return SmtpReply(
+      454, "4.7.0",
+      fmt::format("SASL authentication failed; server {} said: {}", peer_name_, reply->ToString()));
 }
 
 asio::awaitable<void> SmtpClient::HandshakeBody(bool plain_only, SmtpReply& out,
@@ -298,8 +300,9 @@ asio::awaitable<void> SmtpClient::HandshakeBody(bool plain_only, SmtpReply& out,
       }
       if (reply->code() != 220) {
         if (required) {
-          out = Failure("4.7.4", fmt::format("TLS is required, but host {} refused to start TLS: {}",
-                                             peer_name_, reply->ToString()));
+          out =
+              Failure("4.7.4", fmt::format("TLS is required, but host {} refused to start TLS: {}",
+                                           peer_name_, reply->ToString()));
           co_return;
         }
       } else {
@@ -362,9 +365,11 @@ asio::awaitable<SmtpDeliveryResult> SmtpClient::Send(const SmtpTransaction& tran
   SmtpDeliveryResult result;
   result.replies.assign(transaction.recipients.size(), SmtpReply());
   if (!ready_ || !stream_ || !stream_->is_open()) {
-    SmtpReply why = !failure_.empty() ? failure_
-                                      : Failure("4.4.2", fmt::format("not connected to {}",
-                                                                     peer_name_.empty() ? "a server" : peer_name_));
+    SmtpReply why =
+        !failure_.empty()
+            ? failure_
+            : Failure("4.4.2", fmt::format("not connected to {}",
+                                           peer_name_.empty() ? "a server" : peer_name_));
     result.replies.assign(transaction.recipients.size(), why);
     result.connection_failed = true;
     co_return result;
@@ -400,17 +405,18 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
   }
   if (capabilities_.size && capabilities_.size_limit > 0 &&
       tx.message.size() > capabilities_.size_limit) {
-    result.replies.assign(count, SmtpReply(552, "5.3.4",
-                                           fmt::format("message size {} exceeds size limit {} of server {}",
-                                                       tx.message.size(), capabilities_.size_limit,
-                                                       peer_name_)));
+    result.replies.assign(
+        count, SmtpReply(552, "5.3.4",
+                         fmt::format("message size {} exceeds size limit {} of server {}",
+                                     tx.message.size(), capabilities_.size_limit, peer_name_)));
     ready_ = true;
     co_return;
   }
   if (tx.mail.smtputf8 && !capabilities_.smtputf8) {
-    result.replies.assign(count, SmtpReply(550, "5.6.7",
-                                           fmt::format("SMTPUTF8 is required, but was not offered by host {}",
-                                                       peer_name_)));
+    result.replies.assign(
+        count,
+        SmtpReply(550, "5.6.7",
+                  fmt::format("SMTPUTF8 is required, but was not offered by host {}", peer_name_)));
     ready_ = true;
     co_return;
   }
@@ -427,8 +433,10 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
   const bool pipelined = options_.use_pipelining && capabilities_.pipelining;
   std::string xforward;
   int xforward_lines = 0;
-  if (options_.send_xforward && !capabilities_.xforward_attributes.empty() && !tx.xforward.empty()) {
-    xforward_lines = AppendXforwardCommands(tx.xforward, capabilities_.xforward_attributes, xforward);
+  if (options_.send_xforward && !capabilities_.xforward_attributes.empty() &&
+      !tx.xforward.empty()) {
+    xforward_lines =
+        AppendXforwardCommands(tx.xforward, capabilities_.xforward_attributes, xforward);
   }
 
   std::optional<SmtpReply> mail_reply;
@@ -460,7 +468,8 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
         fail_remaining(failure_);
         co_return;
       }
-      if (!reply->positive()) spdlog::warn("{} refused XFORWARD: {}", peer_name_, reply->ToString());
+      if (!reply->positive())
+        spdlog::warn("{} refused XFORWARD: {}", peer_name_, reply->ToString());
     }
     mail_reply = co_await ReadReply(options_.timeouts.mail, "sending MAIL FROM");
     if (!mail_reply) {
@@ -495,7 +504,8 @@ asio::awaitable<void> SmtpClient::SendBody(const SmtpTransaction& tx, SmtpDelive
         fail_remaining(failure_);
         co_return;
       }
-      if (!reply->positive()) spdlog::warn("{} refused XFORWARD: {}", peer_name_, reply->ToString());
+      if (!reply->positive())
+        spdlog::warn("{} refused XFORWARD: {}", peer_name_, reply->ToString());
     }
     out_.clear();
     AppendMailCommand(mail, offered, out_);
@@ -611,7 +621,8 @@ asio::awaitable<bool> SmtpClient::SendRset() {
 }
 
 asio::awaitable<SmtpReply> SmtpClient::Reset() {
-  if (!ready_ || !stream_) co_return failure_.empty() ? Failure("4.4.2", "not connected") : failure_;
+  if (!ready_ || !stream_)
+    co_return failure_.empty() ? Failure("4.4.2", "not connected") : failure_;
   SmtpReply out;
   co_await stream_->RunGuarded(ResetBody(out));
   co_return out;

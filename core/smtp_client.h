@@ -26,6 +26,8 @@
 // was created with.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -33,9 +35,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
 
 #include "core/smtp_capabilities.h"
 #include "core/smtp_data_reader.h"
@@ -58,7 +57,7 @@ enum class SmtpTlsPolicy {
 // Postfix's smtp_*_timeout / lmtp_*_timeout defaults.
 struct SmtpClientTimeouts {
   std::chrono::milliseconds connect{30'000};
-  std::chrono::milliseconds helo{300'000};       // greeting and EHLO/LHLO/HELO
+  std::chrono::milliseconds helo{300'000};  // greeting and EHLO/LHLO/HELO
   std::chrono::milliseconds starttls{300'000};
   std::chrono::milliseconds auth{300'000};
   std::chrono::milliseconds xforward{300'000};
@@ -73,29 +72,29 @@ struct SmtpClientTimeouts {
 
 struct SmtpClientOptions {
   SmtpMode mode = SmtpMode::kSmtp;
-  std::string helo_name = "localhost";            // smtp_helo_name / myhostname
+  std::string helo_name = "localhost";  // smtp_helo_name / myhostname
   SmtpTlsPolicy tls = SmtpTlsPolicy::kNone;
   std::shared_ptr<asio::ssl::context> tls_context;  // MakeTlsClientContext(); made if null
-  std::string tls_server_name;   // SNI and the name to verify; default: the host connected to
+  std::string tls_server_name;  // SNI and the name to verify; default: the host connected to
   std::optional<SaslCredentials> auth;  // username + password; PLAIN preferred, then LOGIN
-  bool use_pipelining = true;    // when offered
-  bool send_xforward = true;     // when offered and the transaction carries attributes
+  bool use_pipelining = true;           // when offered
+  bool send_xforward = true;            // when offered and the transaction carries attributes
   SmtpClientTimeouts timeouts;
   std::size_t read_buffer_size = 64 * 1024;
 };
 
 struct SmtpTransaction {
-  MailParams mail;               // SIZE is taken from the message when not set
+  MailParams mail;  // SIZE is taken from the message when not set
   std::vector<RcptParams> recipients;
   XforwardAttributes xforward;
-  std::string_view message;      // the message; LF or CRLF line ends; must outlive Send()
+  std::string_view message;  // the message; LF or CRLF line ends; must outlive Send()
 };
 
 struct SmtpDeliveryResult {
   // One per transaction recipient, in order: 2xx = delivered to the peer.
   std::vector<SmtpReply> replies;
-  SmtpReply mail_reply;          // the peer's reply to MAIL (empty when not reached)
-  SmtpReply data_reply;          // SMTP: the reply after the message (or to DATA); LMTP: empty
+  SmtpReply mail_reply;            // the peer's reply to MAIL (empty when not reached)
+  SmtpReply data_reply;            // SMTP: the reply after the message (or to DATA); LMTP: empty
   bool connection_failed = false;  // a synthetic 4xx was given (lost, timeout, protocol)
   // The connection was reused and broke before the server answered anything of this
   // transaction but a 421 (an idle connection the server had timed out and closed): nothing
@@ -161,7 +160,7 @@ class SmtpClient {
   std::string out_;
   SmtpCapabilities capabilities_;
   SmtpReply greeting_;
-  SmtpReply failure_;           // why the connection broke
+  SmtpReply failure_;  // why the connection broke
   std::string peer_name_;
   std::string server_name_;
   bool ready_ = false;

@@ -1,11 +1,11 @@
 // smtp_command.cc - SMTP command line, MAIL/RCPT/XFORWARD argument parsing and formatting.
 #include "core/smtp_command.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "core/smtp_xtext.h"
 
@@ -51,11 +51,21 @@ struct VerbEntry {
 };
 
 constexpr std::array<VerbEntry, 16> kVerbs = {{
-    {"HELO", SmtpVerb::kHelo}, {"EHLO", SmtpVerb::kEhlo}, {"LHLO", SmtpVerb::kLhlo},
-    {"MAIL", SmtpVerb::kMail}, {"RCPT", SmtpVerb::kRcpt}, {"DATA", SmtpVerb::kData},
-    {"BDAT", SmtpVerb::kBdat}, {"RSET", SmtpVerb::kRset}, {"NOOP", SmtpVerb::kNoop},
-    {"QUIT", SmtpVerb::kQuit}, {"VRFY", SmtpVerb::kVrfy}, {"EXPN", SmtpVerb::kExpn},
-    {"HELP", SmtpVerb::kHelp}, {"STARTTLS", SmtpVerb::kStartTls}, {"AUTH", SmtpVerb::kAuth},
+    {"HELO", SmtpVerb::kHelo},
+    {"EHLO", SmtpVerb::kEhlo},
+    {"LHLO", SmtpVerb::kLhlo},
+    {"MAIL", SmtpVerb::kMail},
+    {"RCPT", SmtpVerb::kRcpt},
+    {"DATA", SmtpVerb::kData},
+    {"BDAT", SmtpVerb::kBdat},
+    {"RSET", SmtpVerb::kRset},
+    {"NOOP", SmtpVerb::kNoop},
+    {"QUIT", SmtpVerb::kQuit},
+    {"VRFY", SmtpVerb::kVrfy},
+    {"EXPN", SmtpVerb::kExpn},
+    {"HELP", SmtpVerb::kHelp},
+    {"STARTTLS", SmtpVerb::kStartTls},
+    {"AUTH", SmtpVerb::kAuth},
     {"XFORWARD", SmtpVerb::kXforward},
 }};
 
@@ -379,8 +389,8 @@ std::expected<XforwardAttributes, SmtpReply> ParseXforwardArguments(std::string_
     }
     auto decoded = XtextDecode(param.value);
     if (!decoded) {
-      return std::unexpected(SyntaxReply(fmt::format("Error: bad xtext in {:.16} value",
-                                                     param.keyword)));
+      return std::unexpected(
+          SyntaxReply(fmt::format("Error: bad xtext in {:.16} value", param.keyword)));
     }
     if (decoded->size() > 255) {
       return std::unexpected(SyntaxReply("Error: attribute value too long"));
@@ -400,7 +410,8 @@ std::expected<XforwardAttributes, SmtpReply> ParseXforwardArguments(std::string_
       slot = &attrs.port;
     } else if (EqualsNoCase(param.keyword, "PROTO")) {
       if (value.size() > 64) {
-        return std::unexpected(SyntaxReply(fmt::format("Bad XFORWARD PROTO syntax: {:.32}", value)));
+        return std::unexpected(
+            SyntaxReply(fmt::format("Bad XFORWARD PROTO syntax: {:.32}", value)));
       }
       slot = &attrs.proto;
     } else if (EqualsNoCase(param.keyword, "HELO")) {
@@ -413,7 +424,8 @@ std::expected<XforwardAttributes, SmtpReply> ParseXforwardArguments(std::string_
       } else if (EqualsNoCase(value, "REMOTE")) {
         value = "REMOTE";
       } else if (value != kXforwardUnavailable) {
-        return std::unexpected(SyntaxReply(fmt::format("Bad XFORWARD SOURCE syntax: {:.32}", value)));
+        return std::unexpected(
+            SyntaxReply(fmt::format("Bad XFORWARD SOURCE syntax: {:.32}", value)));
       }
       slot = &attrs.source;
     } else {
@@ -496,8 +508,8 @@ int AppendXforwardCommands(const XforwardAttributes& attrs,
     return false;
   };
   const std::pair<std::string_view, const std::optional<std::string>*> fields[] = {
-      {"NAME", &attrs.name},   {"ADDR", &attrs.addr},   {"PORT", &attrs.port},
-      {"PROTO", &attrs.proto}, {"HELO", &attrs.helo},   {"IDENT", &attrs.ident},
+      {"NAME", &attrs.name},     {"ADDR", &attrs.addr}, {"PORT", &attrs.port},
+      {"PROTO", &attrs.proto},   {"HELO", &attrs.helo}, {"IDENT", &attrs.ident},
       {"SOURCE", &attrs.source},
   };
   int lines = 0;

@@ -23,8 +23,24 @@
 namespace moat::core {
 
 enum class SmtpVerb {
-  kHelo, kEhlo, kLhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy, kExpn, kHelp,
-  kStartTls, kAuth, kXforward, kEmpty, kUnknown
+  kHelo,
+  kEhlo,
+  kLhlo,
+  kMail,
+  kRcpt,
+  kData,
+  kBdat,
+  kRset,
+  kNoop,
+  kQuit,
+  kVrfy,
+  kExpn,
+  kHelp,
+  kStartTls,
+  kAuth,
+  kXforward,
+  kEmpty,
+  kUnknown
 };
 
 std::string_view SmtpVerbName(SmtpVerb verb);
@@ -69,6 +85,6 @@ void AppendRcptCommand(const RcptParams& rcpt, const SmtpExtensionSet& offered, 
 // does, each line within the 512-byte command limit. Returns the number of lines appended (0
 // when nothing applies): the client reads one reply per line.
 int AppendXforwardCommands(const XforwardAttributes& attrs,
-                            const std::vector<std::string>& offered_names, std::string& out);
+                           const std::vector<std::string>& offered_names, std::string& out);
 
 }  // namespace moat::core

@@ -52,7 +52,10 @@ class SmtpDotStuffer {
  public:
   void Encode(std::string_view piece, std::string& out);
   void Finish(std::string& out);
-  void Reset() { at_line_start_ = true; last_cr_ = false; }
+  void Reset() {
+    at_line_start_ = true;
+    last_cr_ = false;
+  }
 
  private:
   bool at_line_start_ = true;

@@ -1,14 +1,13 @@
 // smtp_endpoint.cc - parsing and resolving listener/peer addresses.
 #include "core/smtp_endpoint.h"
 
+#include <fmt/format.h>
 #include <sys/un.h>
 
 #include <algorithm>
-
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <fmt/format.h>
 
 namespace moat::core {
 namespace {
@@ -25,8 +24,8 @@ bool ValidPort(std::string_view port) {
 
 bool ValidHost(std::string_view host) {
   return std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == ':' || c == '_' || c == '%';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':' || c == '_' || c == '%';
   });
 }
 
@@ -90,8 +89,8 @@ Result<std::vector<asio::generic::stream_protocol::endpoint>> ResolveListenEndpo
   asio::io_context io;
   asio::ip::tcp::resolver resolver(io);
   asio::error_code error;
-  auto results = resolver.resolve(endpoint.host, endpoint.port,
-                                  asio::ip::resolver_base::passive, error);
+  auto results =
+      resolver.resolve(endpoint.host, endpoint.port, asio::ip::resolver_base::passive, error);
   if (error) {
     return Fail(ErrorCode::kIo, "resolving {}: {}", endpoint.ToString(), error.message());
   }

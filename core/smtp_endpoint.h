@@ -9,11 +9,10 @@
 // a name does not resolve.
 #pragma once
 
+#include <asio/generic/stream_protocol.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <asio/generic/stream_protocol.hpp>
 
 #include "core/error.h"
 

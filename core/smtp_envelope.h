@@ -33,22 +33,22 @@ inline constexpr unsigned kDelay = 8;
 }  // namespace dsn_notify
 
 struct MailParams {
-  std::string sender;                  // empty: the null sender <>
-  std::optional<std::uint64_t> size;   // SIZE=, as declared by the client
+  std::string sender;                 // empty: the null sender <>
+  std::optional<std::uint64_t> size;  // SIZE=, as declared by the client
   SmtpBodyType body = SmtpBodyType::kUnspecified;
   DsnRet ret = DsnRet::kUnspecified;
-  std::string envid;                   // ENVID=, decoded; empty when absent
-  std::optional<std::string> auth;     // AUTH=, decoded; "<>" when the client said so
-  bool smtputf8 = false;               // SMTPUTF8 given
+  std::string envid;                // ENVID=, decoded; empty when absent
+  std::optional<std::string> auth;  // AUTH=, decoded; "<>" when the client said so
+  bool smtputf8 = false;            // SMTPUTF8 given
 
   friend bool operator==(const MailParams&, const MailParams&) = default;
 };
 
 struct RcptParams {
   std::string recipient;
-  unsigned notify = 0;                 // dsn_notify flags; 0 when absent
-  std::string orcpt_type;              // "rfc822", "utf-8"...; empty when ORCPT is absent
-  std::string orcpt;                   // ORCPT= address, decoded
+  unsigned notify = 0;     // dsn_notify flags; 0 when absent
+  std::string orcpt_type;  // "rfc822", "utf-8"...; empty when ORCPT is absent
+  std::string orcpt;       // ORCPT= address, decoded
 
   friend bool operator==(const RcptParams&, const RcptParams&) = default;
 };
@@ -57,13 +57,13 @@ struct RcptParams {
 // values "[UNAVAILABLE]" and "[TEMPUNAVAIL]" are kept as they came, so a filter can forward them
 // unchanged; use XforwardValueAvailable() before trusting a value.
 struct XforwardAttributes {
-  std::optional<std::string> name;     // client host name
-  std::optional<std::string> addr;     // client address (an "IPV6:" prefix is removed)
-  std::optional<std::string> port;     // client port
-  std::optional<std::string> proto;    // SMTP, ESMTP, ...
-  std::optional<std::string> helo;     // client HELO/EHLO argument
-  std::optional<std::string> ident;    // message identifier of the upstream MTA (queue id)
-  std::optional<std::string> source;   // LOCAL or REMOTE
+  std::optional<std::string> name;    // client host name
+  std::optional<std::string> addr;    // client address (an "IPV6:" prefix is removed)
+  std::optional<std::string> port;    // client port
+  std::optional<std::string> proto;   // SMTP, ESMTP, ...
+  std::optional<std::string> helo;    // client HELO/EHLO argument
+  std::optional<std::string> ident;   // message identifier of the upstream MTA (queue id)
+  std::optional<std::string> source;  // LOCAL or REMOTE
 
   bool empty() const { return !name && !addr && !port && !proto && !helo && !ident && !source; }
   // Overwrites the attributes that `newer` carries.

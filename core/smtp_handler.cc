@@ -17,7 +17,9 @@ bool SmtpHandler::OfferAuth(const SmtpSessionInfo&) { return false; }
 
 bool SmtpHandler::AllowXforward(const SmtpSessionInfo&) { return false; }
 
-asio::awaitable<SmtpReply> SmtpHandler::OnStartTls(const SmtpSessionInfo&) { co_return SmtpReply(); }
+asio::awaitable<SmtpReply> SmtpHandler::OnStartTls(const SmtpSessionInfo&) {
+  co_return SmtpReply();
+}
 
 asio::awaitable<SmtpReply> SmtpHandler::OnAuth(const SmtpSessionInfo&, const SaslCredentials&) {
   co_return SmtpReply(535, "5.7.8", "Error: authentication failed");

@@ -18,13 +18,12 @@
 // reference live until the callback's awaitable completes.
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <asio/awaitable.hpp>
 
 #include "core/smtp_envelope.h"
 #include "core/smtp_reply.h"
@@ -39,20 +38,20 @@ namespace moat::core {
 
 // What the session knows about the connection, kept current by the session.
 struct SmtpSessionInfo {
-  std::uint64_t id = 0;             // unique per listener, for logs
+  std::uint64_t id = 0;  // unique per listener, for logs
   SmtpMode mode = SmtpMode::kSmtp;
-  std::string client_address;       // IP address text; the socket path for unix sockets
+  std::string client_address;  // IP address text; the socket path for unix sockets
   std::uint16_t client_port = 0;
-  bool unix_socket = false;         // the client came over a unix-domain socket
+  bool unix_socket = false;  // the client came over a unix-domain socket
   std::string local_address;
   std::uint16_t local_port = 0;
 
-  std::string helo;                 // HELO/EHLO/LHLO argument; empty before
-  bool esmtp = false;               // EHLO or LHLO was used
-  std::optional<SmtpTlsInfo> tls;   // set once STARTTLS completed
-  std::string auth_user;            // authenticated SASL user; empty when not authenticated
+  std::string helo;                // HELO/EHLO/LHLO argument; empty before
+  bool esmtp = false;              // EHLO or LHLO was used
+  std::optional<SmtpTlsInfo> tls;  // set once STARTTLS completed
+  std::string auth_user;           // authenticated SASL user; empty when not authenticated
   std::string auth_mechanism;
-  XforwardAttributes xforward;      // accumulated since the last transaction ended
+  XforwardAttributes xforward;  // accumulated since the last transaction ended
 
   // Pipelining as Postfix's reject_unauth_pipelining sees it: the client sent more input after
   // a command that must end a pipelined group (HELO, EHLO, DATA, STARTTLS, AUTH, QUIT, ...), or
@@ -61,8 +60,8 @@ struct SmtpSessionInfo {
   // For the command being handled: more input was already waiting behind it.
   bool input_pending = false;
 
-  int error_count = 0;              // error replies so far (the hard limit counts these)
-  std::uint64_t transactions = 0;   // messages completed in this session
+  int error_count = 0;             // error replies so far (the hard limit counts these)
+  std::uint64_t transactions = 0;  // messages completed in this session
 };
 
 class SmtpHandler {

@@ -1,6 +1,8 @@
 // smtp_listener.cc - accept loops, the session limit and graceful stop.
 #include "core/smtp_listener.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,8 +14,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace moat::core {
 namespace {
@@ -126,8 +126,7 @@ asio::awaitable<void> SmtpListener::AcceptLoop(Acceptor& acceptor) {
     auto executor = socket.get_executor();
     std::uint64_t id = ++next_id_;
     auto session = std::make_shared<SmtpSession>(SmtpStream::Socket(std::move(socket)), options,
-                                                 std::move(handler), id,
-                                                 shared_->session_counters);
+                                                 std::move(handler), id, shared_->session_counters);
     {
       std::lock_guard lock(shared_->mutex);
       shared_->sessions.emplace(id, session);

@@ -18,6 +18,10 @@
 // finishing after Stop() never touches a destroyed listener.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/basic_socket_acceptor.hpp>
+#include <asio/generic/stream_protocol.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -26,11 +30,6 @@
 #include <mutex>
 #include <unordered_map>
 #include <vector>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
-#include <asio/basic_socket_acceptor.hpp>
-#include <asio/generic/stream_protocol.hpp>
 
 #include "core/error.h"
 #include "core/smtp_endpoint.h"

@@ -96,8 +96,8 @@ SmtpReply SmtpReply::WithDefaultEnhanced() && {
 }
 
 void SmtpReply::AppendTo(std::string& out) const {
-  char code[3] = {static_cast<char>('0' + code_ / 100 % 10), static_cast<char>('0' + code_ / 10 % 10),
-                  static_cast<char>('0' + code_ % 10)};
+  char code[3] = {static_cast<char>('0' + code_ / 100 % 10),
+                  static_cast<char>('0' + code_ / 10 % 10), static_cast<char>('0' + code_ % 10)};
   std::string_view text = text_;
   std::size_t start = 0;
   while (true) {

@@ -11,7 +11,8 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::array<signed char, 256> MakeDecodeTable() {
   std::array<signed char, 256> table{};
   for (auto& entry : table) entry = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
   return table;
 }
 
@@ -25,7 +26,8 @@ std::string Base64Encode(std::string_view raw) {
   std::size_t i = 0;
   for (; i + 3 <= raw.size(); i += 3) {
     unsigned v = static_cast<unsigned char>(raw[i]) << 16 |
-                 static_cast<unsigned char>(raw[i + 1]) << 8 | static_cast<unsigned char>(raw[i + 2]);
+                 static_cast<unsigned char>(raw[i + 1]) << 8 |
+                 static_cast<unsigned char>(raw[i + 2]);
     out.push_back(kAlphabet[v >> 18 & 63]);
     out.push_back(kAlphabet[v >> 12 & 63]);
     out.push_back(kAlphabet[v >> 6 & 63]);
@@ -70,7 +72,8 @@ Result<std::string> Base64Decode(std::string_view text) {
 Result<SaslCredentials> ParseSaslPlain(std::string_view message) {
   std::size_t first = message.find('\0');
   std::size_t second = first == std::string_view::npos ? first : message.find('\0', first + 1);
-  if (second == std::string_view::npos || message.find('\0', second + 1) != std::string_view::npos) {
+  if (second == std::string_view::npos ||
+      message.find('\0', second + 1) != std::string_view::npos) {
     return Fail(ErrorCode::kInvalid, "PLAIN response is not authzid NUL authcid NUL passwd");
   }
   SaslCredentials credentials;

@@ -22,13 +22,12 @@
 // any thread. The options are shared and immutable.
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <asio/awaitable.hpp>
 
 #include "core/smtp_command.h"
 #include "core/smtp_data_reader.h"
@@ -40,16 +39,16 @@ namespace moat::core {
 
 struct SmtpServerOptions {
   SmtpMode mode = SmtpMode::kSmtp;
-  std::string hostname = "localhost";      // myhostname: greeting, EHLO reply, 421 texts
-  std::string banner;                      // after "220 "; default "<hostname> ESMTP Moat"
+  std::string hostname = "localhost";             // myhostname: greeting, EHLO reply, 421 texts
+  std::string banner;                             // after "220 "; default "<hostname> ESMTP Moat"
   std::uint64_t message_size_limit = 10'240'000;  // bytes; 0 = unlimited (kept in memory!)
-  std::size_t recipient_limit = 1000;      // smtpd_recipient_limit
+  std::size_t recipient_limit = 1000;             // smtpd_recipient_limit
   std::chrono::milliseconds command_timeout{300'000};  // smtpd_timeout
   std::chrono::milliseconds data_timeout{300'000};
-  int hard_error_limit = 20;               // smtpd_hard_error_limit: then 421 and close
-  int soft_error_limit = 10;               // smtpd_soft_error_limit: then error_sleep per error
+  int hard_error_limit = 20;                 // smtpd_hard_error_limit: then 421 and close
+  int soft_error_limit = 10;                 // smtpd_soft_error_limit: then error_sleep per error
   std::chrono::milliseconds error_sleep{0};  // smtpd_error_sleep_time (Postfix: 1s)
-  int junk_command_limit = 100;            // smtpd_junk_command_limit (NOOP, RSET, HELO, ...)
+  int junk_command_limit = 100;              // smtpd_junk_command_limit (NOOP, RSET, HELO, ...)
   // Longest command line with its CRLF. RFC 5321 allows 512 plus what extensions add (DSN's
   // ORCPT and ENVID alone add 600); Postfix's line_length_limit is 2048.
   std::size_t line_length_limit = 2048;
@@ -58,22 +57,22 @@ struct SmtpServerOptions {
   bool eight_bit_mime = true;
   bool dsn = true;
   bool smtputf8 = false;
-  bool helo_required = false;              // smtpd_helo_required (always on for LMTP)
-  bool require_tls = false;                // smtpd_tls_security_level = encrypt
+  bool helo_required = false;  // smtpd_helo_required (always on for LMTP)
+  bool require_tls = false;    // smtpd_tls_security_level = encrypt
 };
 
 // Totals over all sessions of a listener; updated with relaxed atomics.
 struct SmtpServerCounters {
-  std::atomic<std::uint64_t> messages{0};         // OnMessage called
+  std::atomic<std::uint64_t> messages{0};  // OnMessage called
   std::atomic<std::uint64_t> message_bytes{0};
-  std::atomic<std::uint64_t> recipients{0};       // accepted RCPTs
+  std::atomic<std::uint64_t> recipients{0};  // accepted RCPTs
   std::atomic<std::uint64_t> oversize_messages{0};
   std::atomic<std::uint64_t> timeouts{0};
   std::atomic<std::uint64_t> lost_connections{0};
   std::atomic<std::uint64_t> error_limit_closes{0};
   std::atomic<std::uint64_t> tls_handshakes{0};
   std::atomic<std::uint64_t> tls_failures{0};
-  std::atomic<std::uint64_t> reply_writes{0};     // socket writes of replies (pipelining batches)
+  std::atomic<std::uint64_t> reply_writes{0};  // socket writes of replies (pipelining batches)
 };
 
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {

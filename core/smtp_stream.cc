@@ -1,12 +1,11 @@
 // smtp_stream.cc - socket + optional TLS + deadline watchdog for one SMTP/LMTP connection.
 #include "core/smtp_stream.h"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
-#include <cstring>
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -17,7 +16,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <fmt/format.h>
+#include <cstring>
 
 namespace moat::core {
 namespace {
@@ -66,8 +65,7 @@ SmtpSocketAddress DescribeEndpoint(const asio::generic::stream_protocol::endpoin
   return out;
 }
 
-SmtpStream::SmtpStream(Socket socket)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()) {
+SmtpStream::SmtpStream(Socket socket) : socket_(std::move(socket)), timer_(socket_.get_executor()) {
   timer_.expires_at(Clock::time_point::max());
   if (socket_.is_open()) SetNoDelay();
 }
@@ -79,7 +77,8 @@ void SmtpStream::SetNoDelay() {
   // delayed ACKs would add 40 ms to every pipelined turn.
   asio::error_code ignored;
   int family = socket_.local_endpoint(ignored).protocol().family();
-  if (family == AF_INET || family == AF_INET6) socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (family == AF_INET || family == AF_INET6)
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
 }
 
 void SmtpStream::SetTimeout(Clock::duration timeout) {

@@ -16,6 +16,9 @@
 // Close() must also run there (post to the executor from other threads).
 #pragma once
 
+#include <asio/awaitable.hpp>
+#include <asio/generic/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,17 +27,13 @@
 #include <string_view>
 #include <system_error>
 
-#include <asio/awaitable.hpp>
-#include <asio/generic/stream_protocol.hpp>
-#include <asio/steady_timer.hpp>
-
 #include "core/smtp_tls.h"
 
 namespace moat::core {
 
 // A socket address in the form logs and handlers use.
 struct SmtpSocketAddress {
-  std::string address;       // "192.0.2.1", "2001:db8::1" (IPv4-mapped shown as IPv4), or a path
+  std::string address;  // "192.0.2.1", "2001:db8::1" (IPv4-mapped shown as IPv4), or a path
   std::uint16_t port = 0;
   bool unix_socket = false;
   // "192.0.2.1:25", "[2001:db8::1]:25", "unix:/path"
@@ -72,7 +71,8 @@ class SmtpStream {
   asio::awaitable<void> RunGuarded(asio::awaitable<void> body);
 
   // Client side: connects (opening the socket for the endpoint's protocol). TCP_NODELAY is set.
-  asio::awaitable<std::error_code> Connect(const asio::generic::stream_protocol::endpoint& endpoint);
+  asio::awaitable<std::error_code> Connect(
+      const asio::generic::stream_protocol::endpoint& endpoint);
 
   asio::awaitable<SmtpIoResult> ReadSome(std::span<char> buffer);
   asio::awaitable<std::error_code> Write(std::string_view data);

@@ -51,14 +51,16 @@ Status LoadKeyPair(SSL_CTX* ctx, const std::string& cert_file, const std::string
     return Fail(ErrorCode::kIo, "loading private key {}: {}", key, OpenSslErrors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return Fail(ErrorCode::kInvalid, "private key {} does not match certificate {}", key, cert_file);
+    return Fail(ErrorCode::kInvalid, "private key {} does not match certificate {}", key,
+                cert_file);
   }
   return {};
 }
 
 }  // namespace
 
-Result<std::shared_ptr<asio::ssl::context>> MakeTlsServerContext(const TlsServerSettings& settings) {
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsServerContext(
+    const TlsServerSettings& settings) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   if (auto status = ApplyCommon(ctx, settings.min_protocol); !status) return Fail(status.error());
@@ -66,7 +68,8 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsServerContext(const TlsServer
   if (!settings.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, settings.ciphers.c_str()) != 1) {
     return Fail(ErrorCode::kInvalid, "cipher list '{}': {}", settings.ciphers, OpenSslErrors());
   }
-  if (settings.cert_file.empty()) return Fail(ErrorCode::kInvalid, "TLS server needs a certificate");
+  if (settings.cert_file.empty())
+    return Fail(ErrorCode::kInvalid, "TLS server needs a certificate");
   if (auto status = LoadKeyPair(ctx, settings.cert_file, settings.key_file); !status) {
     return Fail(status.error());
   }
@@ -76,7 +79,8 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsServerContext(const TlsServer
   return context;
 }
 
-Result<std::shared_ptr<asio::ssl::context>> MakeTlsClientContext(const TlsClientSettings& settings) {
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsClientContext(
+    const TlsClientSettings& settings) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* ctx = context->native_handle();
   if (auto status = ApplyCommon(ctx, settings.min_protocol); !status) return Fail(status.error());
@@ -131,7 +135,8 @@ Status PrepareTlsClientSession(ssl_st* ssl, const std::string& server_name, bool
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     int ok = is_literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str())
                         : SSL_set1_host(ssl, server_name.c_str());
-    if (ok != 1) return Fail(ErrorCode::kInvalid, "verify name '{}': {}", server_name, OpenSslErrors());
+    if (ok != 1)
+      return Fail(ErrorCode::kInvalid, "verify name '{}': {}", server_name, OpenSslErrors());
   }
   return {};
 }

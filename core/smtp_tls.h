@@ -25,17 +25,17 @@ struct ssl_st;
 namespace moat::core {
 
 struct TlsServerSettings {
-  std::string cert_file;            // PEM, may hold the chain after the certificate
-  std::string key_file;             // PEM; empty: the key is in cert_file
+  std::string cert_file;                 // PEM, may hold the chain after the certificate
+  std::string key_file;                  // PEM; empty: the key is in cert_file
   std::string min_protocol = "TLSv1.2";  // TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3
-  std::string ciphers;              // OpenSSL cipher list for TLS <= 1.2; empty: OpenSSL default
+  std::string ciphers;  // OpenSSL cipher list for TLS <= 1.2; empty: OpenSSL default
 };
 
 struct TlsClientSettings {
-  std::string ca_file;              // PEM bundle of trusted CAs; empty: see use_system_ca
-  std::string ca_path;              // hashed directory of CAs
-  bool use_system_ca = true;        // also trust the system's default CA store
-  std::string cert_file;            // optional client certificate
+  std::string ca_file;        // PEM bundle of trusted CAs; empty: see use_system_ca
+  std::string ca_path;        // hashed directory of CAs
+  bool use_system_ca = true;  // also trust the system's default CA store
+  std::string cert_file;      // optional client certificate
   std::string key_file;
   std::string min_protocol = "TLSv1.2";
 };
@@ -45,11 +45,11 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsClientContext(const TlsClient
 
 // What a TLS session negotiated, for Received: headers and logs.
 struct SmtpTlsInfo {
-  std::string protocol;     // "TLSv1.3"
-  std::string cipher;       // "TLS_AES_256_GCM_SHA384"
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
   int cipher_bits = 0;
-  bool peer_verified = false;   // the peer presented a certificate that verified
-  std::string peer_subject;     // the peer certificate's subject, one line; empty when none
+  bool peer_verified = false;  // the peer presented a certificate that verified
+  std::string peer_subject;    // the peer certificate's subject, one line; empty when none
 };
 
 SmtpTlsInfo DescribeTlsSession(ssl_st* ssl);

@@ -5,14 +5,13 @@
 // the protocol's own cost.
 //
 //   ninja -C build smtp_wire_bench && ./build/bench/smtp_wire_bench
+#include <benchmark/benchmark.h>
 #include <sys/stat.h>
 
+#include <asio.hpp>
 #include <cstring>
 #include <future>
 #include <thread>
-
-#include <asio.hpp>
-#include <benchmark/benchmark.h>
 
 #include "core/smtp_client.h"
 #include "core/smtp_command.h"
@@ -75,8 +74,10 @@ BENCHMARK(BM_DotStufferEncode)->Arg(3 * 1024)->Arg(60 * 1024);
 
 void BM_ParseMailAndRcpt(benchmark::State& state) {
   SmtpExtensionSet offered;
-  const std::string mail = "FROM:<bounce+tag@example.com> SIZE=3072 BODY=8BITMIME RET=HDRS ENVID=QID1";
-  const std::string rcpt = "TO:<user@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;user@example.org";
+  const std::string mail =
+      "FROM:<bounce+tag@example.com> SIZE=3072 BODY=8BITMIME RET=HDRS ENVID=QID1";
+  const std::string rcpt =
+      "TO:<user@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;user@example.org";
   for (auto _ : state) {
     auto m = ParseMailArguments(mail, offered);
     auto r = ParseRcptArguments(rcpt, offered);
@@ -199,9 +200,9 @@ void BM_SmtpSourceToServer(benchmark::State& state, bool reuse) {
   constexpr int kMessages = 2000;
   LoopbackServer server(SmtpMode::kSmtp);
   for (auto _ : state) {
-    std::vector<std::string> argv = {"smtp-source", "-s", std::to_string(sessions), "-m",
-                                     std::to_string(kMessages), "-l", std::to_string(size), "-f",
-                                     "bench@example.com", "-t", "sink@example.org"};
+    std::vector<std::string> argv = {
+        "smtp-source",        "-s", std::to_string(sessions), "-m", std::to_string(kMessages), "-l",
+        std::to_string(size), "-f", "bench@example.com",      "-t", "sink@example.org"};
     if (reuse) argv.push_back("-d");
     argv.push_back("127.0.0.1:" + std::to_string(server.port()));
     auto result = moat::testing::RunCommand(argv);
@@ -218,9 +219,8 @@ void BM_ClientToSmtpSink(benchmark::State& state) {
   std::string message = MakeMessage(static_cast<std::size_t>(state.range(1)));
   moat::testing::TempDir dir;
   int port = moat::testing::FreeTcpPort();
-  moat::testing::Subprocess sink({"smtp-sink", "-u", "nobody", "127.0.0.1:" + std::to_string(port),
-                                  "256"},
-                                 dir.path());
+  moat::testing::Subprocess sink(
+      {"smtp-sink", "-u", "nobody", "127.0.0.1:" + std::to_string(port), "256"}, dir.path());
   if (!moat::testing::WaitForTcpPort(port)) {
     state.SkipWithError("smtp-sink did not start");
     return;
@@ -229,8 +229,8 @@ void BM_ClientToSmtpSink(benchmark::State& state) {
   auto guard = asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
-  RunClients(io, *ParseSmtpEndpoint("127.0.0.1:" + std::to_string(port)), SmtpMode::kSmtp,
-             sessions, std::max(1, 200 / sessions), message, state);
+  RunClients(io, *ParseSmtpEndpoint("127.0.0.1:" + std::to_string(port)), SmtpMode::kSmtp, sessions,
+             std::max(1, 200 / sessions), message, state);
   guard.reset();
   io.stop();
   for (auto& t : threads) t.join();

@@ -33,7 +33,9 @@ std::vector<int> Codes(const SmtpDeliveryResult& result) {
 
 class SmtpClientTest : public ::testing::Test {
  protected:
-  SmtpClientTest() : state_(std::make_shared<HandlerState>()) { server_options_.hostname = "mx.test"; }
+  SmtpClientTest() : state_(std::make_shared<HandlerState>()) {
+    server_options_.hostname = "mx.test";
+  }
   ~SmtpClientTest() override {
     if (listener_) io_.Run(listener_->Stop(1s));
   }
@@ -90,9 +92,9 @@ TEST_F(SmtpClientTest, PipelinedSmtpTransactionWithPerRecipientResults) {
   state_->allow_xforward = true;
   SmtpEndpoint peer = StartServer();
   const std::string message = "Subject: pipelined\n\n.leading dot\nline two\n";
-  SmtpTransaction tx = Transaction({"one@example.org", "reject@example.org",
-                                    "tempfail@example.org", "two@example.org"},
-                                   message);
+  SmtpTransaction tx = Transaction(
+      {"one@example.org", "reject@example.org", "tempfail@example.org", "two@example.org"},
+      message);
   tx.mail.body = SmtpBodyType::k8BitMime;
   tx.mail.ret = DsnRet::kHeaders;
   tx.mail.envid = "ENV+1";
@@ -138,8 +140,8 @@ TEST_F(SmtpClientTest, LmtpGivesEachRecipientItsOwnReply) {
   server_options_.mode = SmtpMode::kLmtp;
   client_options_.mode = SmtpMode::kLmtp;
   SmtpEndpoint peer = StartServer();
-  Outcome outcome = Deliver(
-      peer, {Transaction({"ok@d", "lmtpfail@d", "reject@d", "lmtpreject@d", "ok2@d"})});
+  Outcome outcome =
+      Deliver(peer, {Transaction({"ok@d", "lmtpfail@d", "reject@d", "lmtpreject@d", "ok2@d"})});
   ASSERT_TRUE(outcome.connect.positive()) << outcome.connect.ToString();
   const auto& result = outcome.results[0];
   EXPECT_EQ(Codes(result), (std::vector<int>{250, 452, 550, 554, 250}));
@@ -532,8 +534,8 @@ TEST_F(SmtpClientTest, OpportunisticTlsFallsBackToPlainWhenTheHandshakeFails) {
 TEST_F(SmtpClientTest, HostNamesAreResolvedAndEveryAddressTried) {
   int port = std::stoi(StartServer().port);
   // localhost may resolve to ::1 first, where nothing listens: the client goes on to 127.0.0.1.
-  Outcome outcome = Deliver(*ParseSmtpEndpoint("localhost:" + std::to_string(port)),
-                            {Transaction({"a@d"})});
+  Outcome outcome =
+      Deliver(*ParseSmtpEndpoint("localhost:" + std::to_string(port)), {Transaction({"a@d"})});
   ASSERT_TRUE(outcome.connect.positive()) << outcome.connect.ToString();
   EXPECT_EQ(outcome.results[0].delivered(), 1u);
 }

@@ -1,9 +1,9 @@
 // smtp_command_test.cc - command line splitting, MAIL/RCPT/XFORWARD parsing and formatting.
 #include "core/smtp_command.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 namespace moat::core {
 namespace {
@@ -104,7 +104,8 @@ TEST(SmtpCommandTest, MailParametersAreDecoded) {
   offered.smtputf8 = true;
   offered.auth = true;
   auto mail = ParseMailArguments(
-      "FROM:<a@b> size=1234 Body=8bitmime RET=HDRS ENVID=QQ+2Bid+3D1 AUTH=joe+2Bx@example.com SMTPUTF8",
+      "FROM:<a@b> size=1234 Body=8bitmime RET=HDRS ENVID=QQ+2Bid+3D1 AUTH=joe+2Bx@example.com "
+      "SMTPUTF8",
       offered);
   ASSERT_TRUE(mail.has_value()) << mail.error().ToString();
   EXPECT_EQ(mail->size, 1234u);
@@ -205,8 +206,8 @@ TEST(SmtpCommandTest, XforwardTable) {
   ASSERT_TRUE(attrs.has_value());
   EXPECT_FALSE(XforwardValueAvailable(attrs->name));
 
-  for (const char* bad : {"", "NAME", "NAME=", "COLOR=blue", "PORT=99999", "PORT=x",
-                          "SOURCE=MARS", "NAME=bad+zz"}) {
+  for (const char* bad :
+       {"", "NAME", "NAME=", "COLOR=blue", "PORT=99999", "PORT=x", "SOURCE=MARS", "NAME=bad+zz"}) {
     auto result = ParseXforwardArguments(bad);
     ASSERT_FALSE(result.has_value()) << bad;
     EXPECT_EQ(result.error().code(), 501) << bad;
@@ -243,7 +244,8 @@ TEST(SmtpCommandTest, FormattedMailAndRcptParseBackToTheSameEnvelope) {
   rcpt.orcpt = "X+Y@example.com";
   line.clear();
   AppendRcptCommand(rcpt, offered, line);
-  EXPECT_EQ(line, "RCPT TO:<x@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;X+2BY@example.com\r\n");
+  EXPECT_EQ(line,
+            "RCPT TO:<x@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;X+2BY@example.com\r\n");
   auto parsed_rcpt = ParseRcptArguments(std::string_view(line).substr(5, line.size() - 7), offered);
   ASSERT_TRUE(parsed_rcpt.has_value());
   EXPECT_EQ(*parsed_rcpt, rcpt);

@@ -2,10 +2,10 @@
 // client's dot-stuffer, checked against each other.
 #include "core/smtp_data_reader.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <random>
-
-#include <gtest/gtest.h>
 
 namespace moat::core {
 namespace {
@@ -56,7 +56,8 @@ TEST(SmtpDataReaderTest, Table) {
       {"LF dot CRLF", "a\n.\r\n", true, "a\r\n", ""},
       {"bare CR is content", "a\rb\r\n.\r\n", true, "a\rb\r\n", ""},
       {"dot CR other", ".\rX\r\n.\r\n", true, "\rX\r\n", ""},
-      {"NUL and 8-bit", std::string("a\0b\xff\r\n.\r\n", 9), true, std::string("a\0b\xff\r\n", 6), ""},
+      {"NUL and 8-bit", std::string("a\0b\xff\r\n.\r\n", 9), true, std::string("a\0b\xff\r\n", 6),
+       ""},
       {"pipelined after end", "x\r\n.\r\nQUIT\r\n", true, "x\r\n", "QUIT\r\n"},
       {"not finished", "x\r\n.y\r\n", false, "x\r\ny\r\n", ""},
       {"dot space is not the end", "a\r\n. \r\n.\r\n", true, "a\r\n \r\n", ""},
@@ -128,7 +129,8 @@ TEST(SmtpDotStufferTest, RoundTripsRandomMessagesThroughTheReader) {
     // The expected decoding: every LF-terminated or final line ends with CRLF.
     std::string expected;
     for (std::size_t i = 0; i < message.size(); ++i) {
-      if (message[i] == '\n' && (expected.empty() || expected.back() != '\r')) expected.push_back('\r');
+      if (message[i] == '\n' && (expected.empty() || expected.back() != '\r'))
+        expected.push_back('\r');
       expected.push_back(message[i]);
     }
     if (!expected.empty() && expected.back() != '\n') {

@@ -1,9 +1,9 @@
 // smtp_line_reader_test.cc - bounded line splitting over the fixed receive buffer.
 #include "core/smtp_line_reader.h"
 
-#include <cstring>
-
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 namespace moat::core {
 namespace {
@@ -60,8 +60,7 @@ TEST(SmtpLineReaderTest, LimitCountsTheLineWithItsCrlf) {
 TEST(SmtpLineReaderTest, OverLongLineIsReportedOnceAndTheNextLineSurvives) {
   for (std::size_t chunk : {1u, 100u, 4096u}) {
     std::string input = std::string(5000, 'A') + "\r\nNOOP\r\n";
-    EXPECT_EQ(Split(input, chunk, 1000, 2048),
-              (std::vector<std::string>{"<TOO LONG>", "NOOP"}))
+    EXPECT_EQ(Split(input, chunk, 1000, 2048), (std::vector<std::string>{"<TOO LONG>", "NOOP"}))
         << "chunk " << chunk;
   }
 }

@@ -2,11 +2,10 @@
 // graceful stop with and without a transaction in flight, counters.
 #include "core/smtp_listener.h"
 
+#include <gtest/gtest.h>
 #include <sys/un.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "tests/core/smtp_test_helpers.h"
 #include "tests/support/test_support.h"
@@ -82,7 +81,8 @@ TEST_F(SmtpListenerTest, AcceptsOnIpv4Ipv6AndUnixSockets) {
     EXPECT_EQ(ReplyCode(client.ReadReply()), 250);
     EXPECT_EQ(ReplyCode(client.ReadReply()), 221);
   }
-  ASSERT_TRUE(moat::testing::WaitUntil([&] { return state_->DisconnectCount() >= (have_ipv6 ? 3u : 2u); }));
+  ASSERT_TRUE(
+      moat::testing::WaitUntil([&] { return state_->DisconnectCount() >= (have_ipv6 ? 3u : 2u); }));
   {
     std::lock_guard lock(state_->mutex);
     for (const auto& info : state_->disconnected) {

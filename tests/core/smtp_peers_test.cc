@@ -3,12 +3,11 @@
 // chosen at run time. Our server runs with the recording handler; our client sends to smtp-sink
 // (which dumps every message, so bytes are compared) and to our own server for per-recipient
 // refusals.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/smtp_client.h"
 #include "core/smtp_listener.h"
@@ -62,8 +61,8 @@ class SmtpPeersTest : public ::testing::Test {
   }
 
   CommandResult Swaks(int port, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"swaks", "--server", "127.0.0.1:" + Port(port), "--timeout",
-                                     "20", "--helo", "swaks.test"};
+    std::vector<std::string> argv = {
+        "swaks", "--server", "127.0.0.1:" + Port(port), "--timeout", "20", "--helo", "swaks.test"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv);
   }
@@ -84,9 +83,9 @@ class SmtpPeersTest : public ::testing::Test {
 
 TEST_F(SmtpPeersTest, SwaksSendsAPlainMessage) {
   int port = StartServer();
-  CommandResult result = Swaks(port, {"--from", "sender@example.com", "--to", "rcpt@example.org",
-                                      "--header", "Subject: from swaks", "--body",
-                                      "hello from swaks\n.dot line"});
+  CommandResult result =
+      Swaks(port, {"--from", "sender@example.com", "--to", "rcpt@example.org", "--header",
+                   "Subject: from swaks", "--body", "hello from swaks\n.dot line"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   auto messages = state_->Messages();
   ASSERT_EQ(messages.size(), 1u);
@@ -104,7 +103,8 @@ TEST_F(SmtpPeersTest, SwaksPipeliningWithRefusedRecipients) {
   CommandResult result = Swaks(port, {"--pipeline", "--from", "s@example.com", "--to",
                                       "ok@example.org,reject@example.org,tempfail@example.org"});
   EXPECT_NE(result.out.find("<** 550 5.1.1 <reject@example.org>"), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("<** 450 4.2.1 <tempfail@example.org>"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("<** 450 4.2.1 <tempfail@example.org>"), std::string::npos)
+      << result.out;
   EXPECT_NE(result.out.find("<-  250 2.0.0 Ok: queued as TEST1"), std::string::npos) << result.out;
   auto messages = state_->Messages();
   ASSERT_EQ(messages.size(), 1u);
@@ -117,12 +117,14 @@ TEST_F(SmtpPeersTest, SwaksPipeliningWithRefusedRecipients) {
 TEST_F(SmtpPeersTest, SwaksLmtpGetsOneReplyPerRecipient) {
   options_.mode = SmtpMode::kLmtp;
   int port = StartServer();
-  CommandResult result =
-      Swaks(port, {"--protocol", "LMTP", "--from", "s@example.com", "--to",
-                   "ok@example.org,lmtpfail@example.org,lmtpreject@example.org,reject@example.org"});
+  CommandResult result = Swaks(
+      port, {"--protocol", "LMTP", "--from", "s@example.com", "--to",
+             "ok@example.org,lmtpfail@example.org,lmtpreject@example.org,reject@example.org"});
   const std::string& out = result.out;
-  EXPECT_NE(out.find("<-  250 2.0.0 <ok@example.org> Ok: queued as TEST1"), std::string::npos) << out;
-  EXPECT_NE(out.find("<** 452 4.2.2 <lmtpfail@example.org>: mailbox full"), std::string::npos) << out;
+  EXPECT_NE(out.find("<-  250 2.0.0 <ok@example.org> Ok: queued as TEST1"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("<** 452 4.2.2 <lmtpfail@example.org>: mailbox full"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("<** 554 5.7.1 <lmtpreject@example.org>: refused"), std::string::npos) << out;
   EXPECT_NE(out.find("<** 550 5.1.1 <reject@example.org>"), std::string::npos) << out;
   EXPECT_EQ(state_->MessageCount(), 1u);
@@ -132,9 +134,9 @@ TEST_F(SmtpPeersTest, SwaksStartTlsWithAuthPlainAndLogin) {
   EnableTls();
   int port = StartServer();
   for (const char* mechanism : {"PLAIN", "LOGIN"}) {
-    CommandResult result = Swaks(port, {"--tls", "--auth", mechanism, "--auth-user", "alice",
-                                        "--auth-password", "secret", "--from", "s@example.com",
-                                        "--to", "r@example.org"});
+    CommandResult result =
+        Swaks(port, {"--tls", "--auth", mechanism, "--auth-user", "alice", "--auth-password",
+                     "secret", "--from", "s@example.com", "--to", "r@example.org"});
     ASSERT_EQ(result.exit_code, 0) << mechanism << result.out << result.err;
     EXPECT_NE(result.out.find("235 2.7.0 Authentication successful"), std::string::npos);
   }
@@ -159,9 +161,9 @@ TEST_F(SmtpPeersTest, OpensslSClientStartTls) {
   int port = StartServer();
   moat::testing::CommandOptions options;
   options.stdin_data = "EHLO openssl.test\r\nQUIT\r\n";
-  CommandResult result = RunCommand({"openssl", "s_client", "-starttls", "smtp", "-connect",
-                                     "127.0.0.1:" + Port(port), "-quiet"},
-                                    options);
+  CommandResult result = RunCommand(
+      {"openssl", "s_client", "-starttls", "smtp", "-connect", "127.0.0.1:" + Port(port), "-quiet"},
+      options);
   EXPECT_NE(result.out.find("250-moat.test"), std::string::npos) << result.out << result.err;
   EXPECT_NE(result.out.find("250 DSN"), std::string::npos) << result.out;
   EXPECT_EQ(result.out.find("STARTTLS"), std::string::npos) << result.out;
@@ -240,8 +242,10 @@ TEST_F(SmtpPeersTest, PythonLmtpOverTcpAndUnixSocket) {
   options_.mode = SmtpMode::kLmtp;
   const std::string expected =
       "{\"354\": 354, \"data\": {\"lmtpfail@example.org\": 452, \"lmtpreject@example.org\": 554, "
-      "\"ok@example.org\": 250}, \"mail\": 250, \"quit\": 221, \"rcpt\": {\"lmtpfail@example.org\": "
-      "250, \"lmtpreject@example.org\": 250, \"ok@example.org\": 250, \"reject@example.org\": 550}}\n";
+      "\"ok@example.org\": 250}, \"mail\": 250, \"quit\": 221, \"rcpt\": "
+      "{\"lmtpfail@example.org\": "
+      "250, \"lmtpreject@example.org\": 250, \"ok@example.org\": 250, \"reject@example.org\": "
+      "550}}\n";
   int port = StartServer();
   CommandResult tcp = Python(kLmtpScript, {Port(port)});
   ASSERT_EQ(tcp.exit_code, 0) << tcp.err;
@@ -258,9 +262,9 @@ TEST_F(SmtpPeersTest, PythonLmtpOverTcpAndUnixSocket) {
 
 TEST_F(SmtpPeersTest, PostfixSmtpSourceFloodsTheServer) {
   int port = StartServer();
-  CommandResult smtp = RunCommand({"smtp-source", "-c", "-s", "5", "-m", "50", "-l", "3000", "-f",
-                                   "source@example.com", "-t", "sink@example.org",
-                                   "127.0.0.1:" + Port(port)});
+  CommandResult smtp =
+      RunCommand({"smtp-source", "-c", "-s", "5", "-m", "50", "-l", "3000", "-f",
+                  "source@example.com", "-t", "sink@example.org", "127.0.0.1:" + Port(port)});
   ASSERT_EQ(smtp.exit_code, 0) << smtp.out << smtp.err;
   EXPECT_EQ(state_->MessageCount(), 50u);
   for (const auto& m : state_->Messages()) EXPECT_GE(m.message.size(), 3000u);
@@ -269,9 +273,9 @@ TEST_F(SmtpPeersTest, PostfixSmtpSourceFloodsTheServer) {
 TEST_F(SmtpPeersTest, PostfixSmtpSourceInLmtpMode) {
   options_.mode = SmtpMode::kLmtp;
   int port = StartServer();
-  CommandResult lmtp = RunCommand({"smtp-source", "-L", "-s", "3", "-m", "20", "-r", "2", "-f",
-                                   "source@example.com", "-t", "sink@example.org",
-                                   "127.0.0.1:" + Port(port)});
+  CommandResult lmtp =
+      RunCommand({"smtp-source", "-L", "-s", "3", "-m", "20", "-r", "2", "-f", "source@example.com",
+                  "-t", "sink@example.org", "127.0.0.1:" + Port(port)});
   ASSERT_EQ(lmtp.exit_code, 0) << lmtp.out << lmtp.err;
   auto messages = state_->Messages();
   ASSERT_EQ(messages.size(), 20u);
@@ -417,8 +421,8 @@ TEST_F(SmtpClientToSinkTest, LmtpBytesArriveUnchanged) {
   std::string message = TrickyMessage();
   SmtpTransaction tx;
   tx.mail.sender = "sender@example.com";
-  tx.recipients = {{"a@example.org", 0, "", ""}, {"b@example.org", 0, "", ""},
-                   {"c@example.org", 0, "", ""}};
+  tx.recipients = {
+      {"a@example.org", 0, "", ""}, {"b@example.org", 0, "", ""}, {"c@example.org", 0, "", ""}};
   tx.message = message;
   SmtpClientOptions options;
   options.mode = SmtpMode::kLmtp;
@@ -491,7 +495,8 @@ TEST_F(SmtpClientToSinkTest, PerRecipientRefusalsFromOurServer) {
   int port = StartServer();
   SmtpTransaction tx;
   tx.mail.sender = "s@example.com";
-  tx.recipients = {{"ok@example.org", 0, "", ""}, {"reject@example.org", 0, "", ""},
+  tx.recipients = {{"ok@example.org", 0, "", ""},
+                   {"reject@example.org", 0, "", ""},
                    {"tempfail@example.org", 0, "", ""}};
   tx.xforward.addr = "198.51.100.7";
   tx.message = "Subject: three\r\n\r\nbody\r\n";

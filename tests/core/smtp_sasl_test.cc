@@ -8,9 +8,15 @@ namespace {
 
 TEST(SmtpSaslTest, Base64MatchesRfc4648Vectors) {
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
-      {"Username:", "VXNlcm5hbWU6"}, {"Password:", "UGFzc3dvcmQ6"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
+      {"Username:", "VXNlcm5hbWU6"},
+      {"Password:", "UGFzc3dvcmQ6"},
   };
   for (const auto& [raw, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(raw), encoded);

@@ -3,9 +3,9 @@
 // STARTTLS, AUTH, XFORWARD, timeouts and hostile input.
 #include "core/smtp_session.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "core/smtp_tls.h"
 #include "tests/core/smtp_test_helpers.h"
@@ -23,9 +23,7 @@ using testing::ScriptStep;
 
 class SmtpSessionTest : public ::testing::Test {
  protected:
-  SmtpSessionTest() : state_(std::make_shared<HandlerState>()) {
-    options_.hostname = "mx.test";
-  }
+  SmtpSessionTest() : state_(std::make_shared<HandlerState>()) { options_.hostname = "mx.test"; }
 
   void Start() {
     pair_ = testing::StartSessionPair(io_, std::make_shared<SmtpServerOptions>(options_), state_,
@@ -40,8 +38,8 @@ class SmtpSessionTest : public ::testing::Test {
       }
       for (int code : step.codes) {
         std::string reply = client().ReadReply();
-        EXPECT_EQ(ReplyCode(reply), code) << "after sending " << step.send.substr(0, 60)
-                                          << " got: " << reply;
+        EXPECT_EQ(ReplyCode(reply), code)
+            << "after sending " << step.send.substr(0, 60) << " got: " << reply;
       }
     }
   }
@@ -145,7 +143,8 @@ TEST_F(SmtpSessionTest, RepliesCarryEnhancedStatusCodes) {
   client().Send("RCPT TO:<c@d>\r\n");
   EXPECT_EQ(client().ReadReply(), "250 2.1.5 Ok\r\n");
   client().Send("RCPT TO:<reject@d>\r\n");
-  EXPECT_EQ(client().ReadReply(), "550 5.1.1 <reject@d>: Recipient address rejected: User unknown\r\n");
+  EXPECT_EQ(client().ReadReply(),
+            "550 5.1.1 <reject@d>: Recipient address rejected: User unknown\r\n");
   client().Send("DATA\r\n");
   EXPECT_EQ(client().ReadReply(), "354 End data with <CR><LF>.<CR><LF>\r\n");
   client().Send(".\r\n");
@@ -160,9 +159,10 @@ TEST_F(SmtpSessionTest, PipelinedCommandsAreAnsweredInOrderInOneWrite) {
   Start();
   Script({{"", {220}}, {"EHLO client\r\n", {250}}});
   std::uint64_t writes_before = counters_->reply_writes.load();
-  Script({{"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<reject@d>\r\nRCPT TO:<tempfail@d>\r\n"
-           "RCPT TO:<e@f>\r\nDATA\r\n",
-           {250, 250, 550, 450, 250, 354}}});
+  Script(
+      {{"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<reject@d>\r\nRCPT TO:<tempfail@d>\r\n"
+        "RCPT TO:<e@f>\r\nDATA\r\n",
+        {250, 250, 550, 450, 250, 354}}});
   EXPECT_EQ(counters_->reply_writes.load(), writes_before + 1);
   Script({{"one\r\n.\r\nMAIL FROM:<g@h>\r\nRCPT TO:<i@j>\r\nDATA\r\n", {250, 250, 250, 354}},
           {"two\r\n.\r\nQUIT\r\n", {250, 221}}});
@@ -187,8 +187,10 @@ TEST_F(SmtpSessionTest, PipeliningWithoutPermissionIsFlagged) {
 
 TEST_F(SmtpSessionTest, HeloClientSendingAheadIsFlagged) {
   Start();
-  Script({{"", {220}}, {"HELO client\r\n", {250}},
-          {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", {250, 250}}, {"QUIT\r\n", {221}}});
+  Script({{"", {220}},
+          {"HELO client\r\n", {250}},
+          {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", {250, 250}},
+          {"QUIT\r\n", {221}}});
   ASSERT_TRUE(Finished());
   EXPECT_TRUE(state_->disconnected[0].improper_pipelining);
 }
@@ -305,7 +307,8 @@ TEST_F(SmtpSessionTest, JunkCommandsCountAsErrorsPastTheLimit) {
   options_.junk_command_limit = 3;
   options_.hard_error_limit = 2;
   Start();
-  Script({{"", {220}}, {"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", {250, 250, 250, 250, 250, 421}}});
+  Script({{"", {220}},
+          {"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", {250, 250, 250, 250, 250, 421}}});
   EXPECT_TRUE(client().WaitClosed());
 }
 
@@ -320,7 +323,8 @@ TEST_F(SmtpSessionTest, NonSmtpClientIsSentAway) {
 
 TEST_F(SmtpSessionTest, DisconnectMidDataAbortsTheTransaction) {
   Start();
-  Script({{"", {220}}, {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n", {250, 250, 250, 354}}});
+  Script({{"", {220}},
+          {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n", {250, 250, 250, 354}}});
   ASSERT_TRUE(client().Send("Subject: half\r\n\r\nonly half of the mess"));
   pair_.client.reset();  // the client goes away
   ASSERT_TRUE(Finished());
@@ -346,7 +350,8 @@ TEST_F(SmtpSessionTest, IdleClientGetsTimeout) {
 TEST_F(SmtpSessionTest, SlowDataGetsTimeout) {
   options_.data_timeout = 200ms;
   Start();
-  Script({{"", {220}}, {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n", {250, 250, 250, 354}}});
+  Script({{"", {220}},
+          {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n", {250, 250, 250, 354}}});
   ASSERT_TRUE(client().Send("Subject: slow\r\n"));
   EXPECT_EQ(ReplyCode(client().ReadReply(5s)), 421);
   EXPECT_TRUE(client().WaitClosed());
@@ -410,7 +415,8 @@ TEST_F(SmtpSessionTest, XforwardIsAcceptedFromAuthorisedClientsAndResetPerTransa
   client().ReadReply();
   client().Send("EHLO x\r\n");
   std::string ehlo = client().ReadReply();
-  EXPECT_NE(ehlo.find("250 XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n"), std::string::npos);
+  EXPECT_NE(ehlo.find("250 XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n"),
+            std::string::npos);
   Script({{"XFORWARD NAME=client.example ADDR=192.0.2.7 PORT=1234\r\n"
            "XFORWARD PROTO=ESMTP HELO=helo.example IDENT=ABC SOURCE=REMOTE\r\n"
            "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
@@ -577,11 +583,31 @@ TEST_F(SmtpSessionTest, RandomInputNeverCrashesOrHangs) {
   state_->offer_auth = true;
   state_->auth_requires_tls = false;
   const std::vector<std::string> fragments = {
-      "EHLO x\r\n", "HELO y\n", "MAIL FROM:<a@b> SIZE=10\r\n", "MAIL FROM:<>\r\n",
-      "RCPT TO:<c@d> NOTIFY=NEVER\r\n", "RCPT TO:<reject@d>\r\n", "DATA\r\n", ".\r\n", "..\r\n",
-      "RSET\r\n", "NOOP\r\n", "AUTH PLAIN\r\n", "AUTH LOGIN\r\n", "*\r\n", "AGFsaWNlAHNlY3JldA==\r\n",
-      "XFORWARD NAME=a ADDR=1.2.3.4\r\n", "XFORWARD BAD\r\n", "VRFY x\r\n", "\r\n", "\n", "\r",
-      std::string(3000, 'L') + "\r\n", std::string("\0\0\0", 3), "BDAT 1\r\n", "Subject: x\r\n",
+      "EHLO x\r\n",
+      "HELO y\n",
+      "MAIL FROM:<a@b> SIZE=10\r\n",
+      "MAIL FROM:<>\r\n",
+      "RCPT TO:<c@d> NOTIFY=NEVER\r\n",
+      "RCPT TO:<reject@d>\r\n",
+      "DATA\r\n",
+      ".\r\n",
+      "..\r\n",
+      "RSET\r\n",
+      "NOOP\r\n",
+      "AUTH PLAIN\r\n",
+      "AUTH LOGIN\r\n",
+      "*\r\n",
+      "AGFsaWNlAHNlY3JldA==\r\n",
+      "XFORWARD NAME=a ADDR=1.2.3.4\r\n",
+      "XFORWARD BAD\r\n",
+      "VRFY x\r\n",
+      "\r\n",
+      "\n",
+      "\r",
+      std::string(3000, 'L') + "\r\n",
+      std::string("\0\0\0", 3),
+      "BDAT 1\r\n",
+      "Subject: x\r\n",
   };
   std::mt19937 rng(4242);
   for (int round = 0; round < 60; ++round) {

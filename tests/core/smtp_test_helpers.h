@@ -13,6 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <asio.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/ssl.hpp>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -22,10 +25,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <asio.hpp>
-#include <asio/local/stream_protocol.hpp>
-#include <asio/ssl.hpp>
 
 #include "core/smtp_handler.h"
 #include "core/smtp_session.h"
@@ -78,7 +77,7 @@ struct ReceivedMessage {
 struct HandlerState {
   std::mutex mutex;
   std::vector<ReceivedMessage> messages;
-  std::vector<std::string> events;  // "connect", "mail:<a>", "aborted", "disconnect", ...
+  std::vector<std::string> events;            // "connect", "mail:<a>", "aborted", "disconnect", ...
   std::vector<SmtpSessionInfo> disconnected;  // info at disconnect
   std::shared_ptr<asio::ssl::context> tls_context;
   bool offer_auth = false;
@@ -240,7 +239,8 @@ class RawClient {
     }
   }
   // One line without CRLF (server side of fake peers), or nullopt on EOF / timeout.
-  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::optional<std::string> ReadLine(
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     while (true) {
       std::size_t nl = buffer_.find('\n');
       if (nl != std::string::npos) {
@@ -253,7 +253,8 @@ class RawClient {
     }
   }
   // Reads up to and including the line "." (a DATA body); nullopt on EOF / timeout.
-  std::optional<std::string> ReadData(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::optional<std::string> ReadData(
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::string data;
     while (true) {
       auto line = ReadLine(timeout);
@@ -308,7 +309,8 @@ class RawClient {
 inline int ConnectTcp(const std::string& host, int port) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
-  socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
+  socket.connect(
+      asio::ip::tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
   return socket.release();
 }
 
@@ -327,10 +329,9 @@ inline SessionPair StartSessionPair(IoThread& io, std::shared_ptr<const SmtpServ
   asio::local::stream_protocol::socket client(io.io());
   asio::local::connect_pair(server, client);
   SessionPair pair;
-  pair.session = std::make_shared<SmtpSession>(SmtpStream::Socket(std::move(server)),
-                                               std::move(options),
-                                               std::make_unique<RecordingHandler>(state), 1,
-                                               std::move(counters));
+  pair.session = std::make_shared<SmtpSession>(
+      SmtpStream::Socket(std::move(server)), std::move(options),
+      std::make_unique<RecordingHandler>(state), 1, std::move(counters));
   pair.done = asio::co_spawn(strand, pair.session->Run(), asio::use_future);
   pair.client = std::make_unique<RawClient>(client.release());
   return pair;
@@ -355,8 +356,7 @@ inline int ReplyCode(const std::string& reply) {
 // A TLS client over an already connected socket (after "220 Ready to start TLS").
 class TlsLineClient {
  public:
-  TlsLineClient(int fd, asio::ssl::context& context)
-      : socket_(io_), stream_(socket_, context) {
+  TlsLineClient(int fd, asio::ssl::context& context) : socket_(io_), stream_(socket_, context) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
