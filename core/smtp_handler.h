@@ -99,7 +99,8 @@ class SmtpHandler {
   virtual asio::awaitable<SmtpReply> OnDataStart(const SmtpSessionInfo& info,
                                                  const SmtpEnvelope& envelope);
   // The message arrived complete and within the size limit. `message` holds its bytes with
-  // CRLF line ends, dot-unstuffing done; the handler may move it away. SMTP: return one reply.
+  // CRLF line ends, dot-unstuffing done; the handler may move it away (otherwise the session
+  // reuses the buffer). The whole message is in memory, bounded by message_size_limit. SMTP: return one reply.
   // LMTP: return one reply per envelope recipient, in order (a single reply applies to all).
   // A wrong count is answered 451 4.3.0 for every recipient, never 250.
   virtual asio::awaitable<std::vector<SmtpReply>> OnMessage(const SmtpSessionInfo& info,
