@@ -26,8 +26,8 @@
 // was created with.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
+// Standard headers before asio's: see smtp_stream.h.
+// clang-format off
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,6 +35,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+// clang-format on
 
 #include "core/smtp_capabilities.h"
 #include "core/smtp_data_reader.h"

@@ -9,10 +9,13 @@
 // a name does not resolve.
 #pragma once
 
-#include <asio/generic/stream_protocol.hpp>
+// Standard headers before asio's: see smtp_stream.h.
+// clang-format off
 #include <string>
 #include <string_view>
 #include <vector>
+#include <asio/generic/stream_protocol.hpp>
+// clang-format on
 
 #include "core/error.h"
 

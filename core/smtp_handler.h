@@ -18,12 +18,15 @@
 // reference live until the callback's awaitable completes.
 #pragma once
 
-#include <asio/awaitable.hpp>
+// Standard headers before asio's: see smtp_stream.h.
+// clang-format off
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+#include <asio/awaitable.hpp>
+// clang-format on
 
 #include "core/smtp_envelope.h"
 #include "core/smtp_reply.h"
@@ -100,7 +103,8 @@ class SmtpHandler {
                                                  const SmtpEnvelope& envelope);
   // The message arrived complete and within the size limit. `message` holds its bytes with
   // CRLF line ends, dot-unstuffing done; the handler may move it away (otherwise the session
-  // reuses the buffer). The whole message is in memory, bounded by message_size_limit. SMTP: return one reply.
+  // reuses the buffer). The whole message is in memory, bounded by message_size_limit.
+  // SMTP: return one reply.
   // LMTP: return one reply per envelope recipient, in order (a single reply applies to all).
   // A wrong count is answered 451 4.3.0 for every recipient, never 250.
   virtual asio::awaitable<std::vector<SmtpReply>> OnMessage(const SmtpSessionInfo& info,

@@ -18,10 +18,8 @@
 // finishing after Stop() never touches a destroyed listener.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
-#include <asio/basic_socket_acceptor.hpp>
-#include <asio/generic/stream_protocol.hpp>
+// Standard headers before asio's: see smtp_stream.h.
+// clang-format off
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +28,11 @@
 #include <mutex>
 #include <unordered_map>
 #include <vector>
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/basic_socket_acceptor.hpp>
+#include <asio/generic/stream_protocol.hpp>
+// clang-format on
 
 #include "core/error.h"
 #include "core/smtp_endpoint.h"

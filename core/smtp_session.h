@@ -22,12 +22,15 @@
 // any thread. The options are shared and immutable.
 #pragma once
 
-#include <asio/awaitable.hpp>
+// Standard headers before asio's: see smtp_stream.h.
+// clang-format off
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <asio/awaitable.hpp>
+// clang-format on
 
 #include "core/smtp_command.h"
 #include "core/smtp_data_reader.h"

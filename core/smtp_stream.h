@@ -16,9 +16,12 @@
 // Close() must also run there (post to the executor from other threads).
 #pragma once
 
-#include <asio/awaitable.hpp>
-#include <asio/generic/stream_protocol.hpp>
-#include <asio/steady_timer.hpp>
+// Standard headers come before asio's in every wire-protocol header: asio/detail/config.hpp
+// chooses aligned_alloc or plain operator new for its recycled memory by whether libstdc++'s
+// configuration was already seen, and translation units that choose differently free each
+// other's blocks with the wrong function (an ODR violation ASan reports). A project-wide
+// ASIO_DISABLE_STD_ALIGNED_ALLOC would make the order irrelevant.
+// clang-format off
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +29,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <asio/awaitable.hpp>
+#include <asio/generic/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
+// clang-format on
 
 #include "core/smtp_tls.h"
 
