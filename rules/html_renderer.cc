@@ -5,6 +5,8 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <unordered_set>
+#include <vector>
 
 #include "rules/charset.h"
 #include "rules/html_entities.h"
@@ -419,12 +421,11 @@ class Tokenizer {
         return lt + 3;
       }
       if (lt + 2 < n && std::isalpha(static_cast<unsigned char>(s_[lt + 2]))) {
-        size_t j = lt + 2;
-        while (j < n && !IsHtmlSpace(s_[j]) && s_[j] != '>') ++j;
+        size_t j = NameEnd(lt + 2);
         size_t gt = Find(">", j);
         if (gt == std::string_view::npos) return lt;
         FlushText();
-        r_.Tag(Lower(s_.substr(lt + 2, j - lt - 2)), {}, false);
+        r_.Tag(TagName(lt + 2, j), {}, false);
         return gt + 1;
       }
       return lt;
@@ -464,14 +465,23 @@ class Tokenizer {
 
   size_t StartTag(size_t lt) {
     const size_t n = s_.size();
-    size_t j = lt + 1;
-    while (j < n && !IsHtmlSpace(s_[j]) && s_[j] != '>') ++j;
-    std::string tag = Lower(s_.substr(lt + 1, j - lt - 1));
+    size_t j = NameEnd(lt + 1);
+    std::string tag = TagName(lt + 1, j);
     Attributes attrs;
+    // Attribute-start positions of this scan. Where one leads to an unterminated tag, every
+    // later scan reaching it ends the same way: remembering them keeps hostile input such as
+    // thousands of "<p " without a '>' linear instead of quadratic.
+    std::vector<size_t> visited;
+    auto unterminated = [&] {
+      unterminated_attribute_starts_.insert(visited.begin(), visited.end());
+      return lt;  // unterminated: text
+    };
     while (true) {
       while (j < n && IsHtmlSpace(s_[j])) ++j;
-      if (j >= n) return lt;  // unterminated: text
+      if (j >= n) return unterminated();
       if (s_[j] == '>') break;
+      if (unterminated_attribute_starts_.contains(j)) return unterminated();
+      visited.push_back(j);
       size_t name_begin = j;
       while (j < n && !IsHtmlSpace(s_[j]) && s_[j] != '=' && s_[j] != '>') ++j;
       std::string name = Lower(s_.substr(name_begin, j - name_begin));
@@ -483,7 +493,7 @@ class Tokenizer {
         while (k < n && IsHtmlSpace(s_[k])) ++k;
         if (k < n && (s_[k] == '"' || s_[k] == '\'')) {
           size_t close = Find(s_.substr(k, 1), k + 1);
-          if (close == std::string_view::npos) return lt;
+          if (close == std::string_view::npos) return unterminated();
           value = DecodeEntities(s_.substr(k + 1, close - k - 1));
           j = close + 1;
         } else {
@@ -534,6 +544,25 @@ class Tokenizer {
     }
   }
 
+  // The lower-cased tag name in [begin, end). No element name is anywhere near 64 characters,
+  // so a longer one is cut there: it matches nothing either way, and copying it whole for every
+  // '<' of "<a<a<a..." would be quadratic.
+  std::string TagName(size_t begin, size_t end) const {
+    constexpr size_t kLongestUsefulName = 64;
+    return Lower(s_.substr(begin, std::min(end - begin, kLongestUsefulName)));
+  }
+
+  // The first whitespace or '>' at or after `from` (or the end). Remembers the last answer, so
+  // "<a<a<a..." with no delimiter is scanned once, not once per '<'.
+  size_t NameEnd(size_t from) {
+    if (from >= name_end_from_ && from <= name_end_) return name_end_;
+    size_t j = from;
+    while (j < s_.size() && !IsHtmlSpace(s_[j]) && s_[j] != '>') ++j;
+    name_end_from_ = from;
+    name_end_ = j;
+    return j;
+  }
+
   // s_.find(needle, from) that remembers failures: once a needle is known to be absent from
   // some position on, later searches from there on fail at once. Keeps hostile input such as
   // thousands of unterminated "<a x='" linear instead of quadratic.
@@ -555,6 +584,9 @@ class Tokenizer {
   Renderer& r_;
   std::string text_;
   std::map<std::string, size_t, std::less<>> absent_from_;
+  std::unordered_set<size_t> unterminated_attribute_starts_;
+  size_t name_end_from_ = 1;
+  size_t name_end_ = 0;
 };
 
 struct ParsedUri {

@@ -93,6 +93,9 @@ TEST(BadInputTest, HostileMessagesNeverCrash) {
       // Quadratic traps for a naive HTML tokenizer: unterminated quotes, comments, tags.
       "Content-Type: text/html\n\n" + Repeat("<a x='", 40000) + Repeat("<!--", 40000) +
           Repeat("<p ", 40000) + Repeat("<![CDATA[", 20000),
+      // Tag names without a delimiter, open and closing: each '<' must not rescan the rest.
+      "Content-Type: text/html\n\n" + Repeat("<a", 100000) + Repeat("</a", 100000) +
+          Repeat("<p a=b ", 40000),
       // Many links on one paragraph, and link-like noise.
       "Subject: s\n\n" + Repeat("http://a.example.com/x www.b.com c@d.com e.com/f ", 20000),
       std::string("Subject: \0\xff\xfe\n\n\0\0\0", 18),
