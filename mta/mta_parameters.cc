@@ -13,6 +13,7 @@
 #include "core/config_expand.h"
 #include "core/config_host.h"
 #include "core/config_value.h"
+#include "mta/dnsbl_site.h"
 #include "mta/postfix_parameters.inc"
 
 namespace moat::mta {
@@ -318,8 +319,9 @@ constexpr ParameterSpec kSmtpd[] = {
 
 // Connect-time DNSBLs (postscreen's job), greylisting and SPF.
 constexpr ParameterSpec kPolicy[] = {
-    s::List("postscreen_dnsbl_sites", "",
-            "DNSBLs with optional reply filter and weight: zen.example=127.0.0.[2..11]*2"),
+    s::Checked(s::List("postscreen_dnsbl_sites", "",
+                       "DNSBLs with optional reply filter and weight: zen.example=127.0.0.[2..11]*2"),
+               CheckDnsblSites),
     s::Integer("postscreen_dnsbl_threshold", "1", "Summed weight at which a client is listed", 1),
     s::Integer("postscreen_dnsbl_allowlist_threshold",
                "${postscreen_dnsbl_whitelist_threshold?{$postscreen_dnsbl_whitelist_threshold}:"
