@@ -13,6 +13,7 @@
 #include "core/config_expand.h"
 #include "core/config_host.h"
 #include "core/config_value.h"
+#include "mta/dnsbl_site.h"
 #include "mta/postfix_parameters.inc"
 
 namespace moat::mta {
@@ -318,8 +319,9 @@ constexpr ParameterSpec kSmtpd[] = {
 
 // Connect-time DNSBLs (postscreen's job), greylisting and SPF.
 constexpr ParameterSpec kPolicy[] = {
-    s::List("postscreen_dnsbl_sites", "",
-            "DNSBLs with optional reply filter and weight: zen.example=127.0.0.[2..11]*2"),
+    s::Checked(s::List("postscreen_dnsbl_sites", "",
+                       "DNSBLs with optional reply filter and weight: zen.example=127.0.0.[2..11]*2"),
+               CheckDnsblSites),
     s::Integer("postscreen_dnsbl_threshold", "1", "Summed weight at which a client is listed", 1),
     s::Integer("postscreen_dnsbl_allowlist_threshold",
                "${postscreen_dnsbl_whitelist_threshold?{$postscreen_dnsbl_whitelist_threshold}:"
@@ -329,7 +331,7 @@ constexpr ParameterSpec kPolicy[] = {
               "What to do with a DNSBL-listed client"),
     s::Time("postscreen_dnsbl_min_ttl", "60s", 's', "Shortest time a DNSBL result is cached"),
     s::Time("postscreen_dnsbl_max_ttl", "${postscreen_dnsbl_ttl?{$postscreen_dnsbl_ttl}:{1}}h",
-            's', "Longest time a DNSBL result is cached"),
+            'h', "Longest time a DNSBL result is cached"),
     s::Time("postscreen_dnsbl_timeout", "10s", 's', "Time to wait for DNSBL answers"),
     s::Tables("postscreen_dnsbl_reply_map", "", "DNSBL names to show in rejections"),
     s::List("postscreen_access_list", "permit_mynetworks",
@@ -362,6 +364,29 @@ constexpr ParameterSpec kPolicy[] = {
             "(moat) Check SPF at MAIL FROM (never for mynetworks or authenticated clients)"),
     s::Bool("smtpd_spf_reject_fail", "no", "(moat) Reject mail whose SPF result is fail"),
     s::Bool("smtpd_spf_received_header", "yes", "(moat) Add a Received-SPF header"),
+    // --- issue 12 (inbound policy): parameters of mta/spf_*, mta/dnsbl_*, mta/greylist_* ---
+    s::Bool("smtpd_spf_helo_checks", "yes",
+            "(moat) Also check the HELO identity (a HELO fail rejects with smtpd_spf_reject_fail)"),
+    s::Bool("smtpd_spf_defer_temperror", "no",
+            "(moat) Defer (451 4.7.24) mail whose SPF check failed temporarily"),
+    s::Bool("smtpd_spf_reject_permerror", "no",
+            "(moat) Reject (550 5.7.24) mail whose SPF record is broken"),
+    s::Time("smtpd_spf_time_limit", "20s", 's', "(moat) Time allowed for one SPF evaluation"),
+    s::Integer("smtpd_spf_void_lookup_limit", "2",
+               "(moat) SPF lookups answering no records before permerror (RFC 7208 4.6.4)", 0, 100),
+    s::Integer("postscreen_dnsbl_cache_limit", "100000",
+               "(moat) Most DNSBL answers kept in the result cache", 0),
+    s::Time("rbl_lookup_timeout", "10s", 's',
+            "(moat) Time reject_rbl_client and reject_rhsbl_* wait for DNSBL answers"),
+    s::Bool("greylist_normalize_sender", "yes",
+            "(moat) Strip +extensions, BATV and SRS tags and numbers from greylisted senders "
+            "(as postgrey does)"),
+    s::String("greylist_text", "Greylisted, see https://www.rfc-editor.org/rfc/rfc6647",
+              "(moat) Text of the 450 4.7.1 reply to greylisted mail (%s: seconds left, %r: "
+              "recipient domain)"),
+    s::Bool("greylist_header", "yes",
+            "(moat) Add an X-Greylist header to mail that was delayed, as postgrey does"),
+    // --- end of issue 12 block ---
 };
 
 // Queue manager, bounces, notifications.

@@ -33,7 +33,7 @@ std::vector<std::string> SplitLines(std::string_view text) {
   return items;
 }
 
-core::Result<QuarantineEntry> ParseEntryRow(const SqliteStatement& row) {
+core::Result<QuarantineEntry> ParseEntryRow(const core::SqliteStatement& row) {
   QuarantineEntry entry;
   entry.id = row.Text(0);
   entry.time = FromUnixMicros(row.Int(1));
@@ -138,7 +138,7 @@ core::Result<WhereClause> BuildWhere(const QuarantineQuery& query) {
   return where;
 }
 
-core::Status BindWhere(SqliteStatement& statement, const WhereClause& where, int* next) {
+core::Status BindWhere(core::SqliteStatement& statement, const WhereClause& where, int* next) {
   for (const std::string& text : where.texts) {
     if (auto s = statement.BindText((*next)++, text); !s) return s;
   }
@@ -148,7 +148,7 @@ core::Status BindWhere(SqliteStatement& statement, const WhereClause& where, int
   return {};
 }
 
-core::Status BindEntry(SqliteStatement& s, const QuarantineEntry& entry) {
+core::Status BindEntry(core::SqliteStatement& s, const QuarantineEntry& entry) {
   const EntryMetadata& m = entry.metadata;
   core::Status status;
   auto text = [&](int i, std::string_view v) {
@@ -177,7 +177,7 @@ core::Status BindEntry(SqliteStatement& s, const QuarantineEntry& entry) {
 
 core::Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path,
                                                              SqliteIndexOptions options) {
-  auto connection = SqliteConnection::Open(path, options.busy_timeout);
+  auto connection = core::SqliteConnection::Open(path, options.busy_timeout);
   if (!connection) return core::Fail(connection.error());
   if (auto migrated = ApplyMigrations(**connection, options.migrations); !migrated) {
     return core::Fail(migrated.error().WithContext(path));
@@ -221,7 +221,7 @@ core::Status SqliteIndex::Insert(const QuarantineEntry& entry) {
 
 core::Status SqliteIndex::InsertMany(std::span<const QuarantineEntry> entries) {
   std::lock_guard lock(mutex_);
-  auto transaction = SqliteTransaction::Begin(*connection_);
+  auto transaction = core::SqliteTransaction::Begin(*connection_);
   if (!transaction) return core::Fail(transaction.error());
   for (const QuarantineEntry& entry : entries) {
     if (auto inserted = InsertLocked(entry); !inserted) return inserted;
@@ -234,7 +234,7 @@ core::Result<QuarantineEntry> SqliteIndex::Get(std::string_view id) {
   // One read transaction: the row, its trace and its history from the same snapshot.
   if (auto begun = connection_->Execute("BEGIN"); !begun) return core::Fail(begun.error());
   struct EndRead {
-    SqliteConnection& c;
+    core::SqliteConnection& c;
     ~EndRead() { (void)c.Execute("COMMIT"); }
   } end_read{*connection_};
 
@@ -298,7 +298,7 @@ core::Result<QueryPage> SqliteIndex::Query(const QuarantineQuery& query) {
   // The page and the total from one snapshot, so they agree while the filter inserts.
   if (auto begun = connection_->Execute("BEGIN"); !begun) return core::Fail(begun.error());
   struct EndRead {
-    SqliteConnection& c;
+    core::SqliteConnection& c;
     ~EndRead() { (void)c.Execute("COMMIT"); }
   } end_read{*connection_};
   return where->scans_table ? QueryInOneScan(query, *where, order)
@@ -397,7 +397,7 @@ core::Result<std::vector<ClassCount>> SqliteIndex::CountByClass(TimePoint since,
       "SELECT (time_us - ?1) / ?2 AS bucket, class, count(*) FROM entries "
       "WHERE id >= ?3 AND id < ?4 GROUP BY bucket, class ORDER BY bucket, class");
   if (!statement) return core::Fail(statement.error());
-  SqliteStatement& s = **statement;
+  core::SqliteStatement& s = **statement;
   core::Status bound = s.BindInt(1, ToUnixMicros(since));
   if (bound) bound = s.BindInt(2, bucket_us);
   if (bound) bound = s.BindText(3, QuarantineIdLowerBound(since));
@@ -419,7 +419,7 @@ core::Result<std::vector<ClassCount>> SqliteIndex::CountByClass(TimePoint since,
 
 core::Status SqliteIndex::RecordEvent(std::string_view id, const EntryEvent& event) {
   std::lock_guard lock(mutex_);
-  auto transaction = SqliteTransaction::Begin(*connection_);
+  auto transaction = core::SqliteTransaction::Begin(*connection_);
   if (!transaction) return core::Fail(transaction.error());
   auto update = connection_->Prepare(
       event.kind == EntryEvent::Kind::kDelete
@@ -436,7 +436,7 @@ core::Status SqliteIndex::RecordEvent(std::string_view id, const EntryEvent& eve
       "INSERT INTO events (entry_id, time_us, kind, actor, recipients, detail) "
       "VALUES (?, ?, ?, ?, ?, ?)");
   if (!insert) return core::Fail(insert.error());
-  SqliteStatement& s = **insert;
+  core::SqliteStatement& s = **insert;
   core::Status bound = s.BindText(1, id);
   if (bound) bound = s.BindInt(2, ToUnixMicros(event.time));
   if (bound) bound = s.BindText(3, EventKindName(event.kind));
@@ -487,7 +487,7 @@ core::Result<std::vector<std::string>> SqliteIndex::ExpiryCandidates(TimePoint c
 
 core::Status SqliteIndex::Erase(std::span<const std::string> ids) {
   std::lock_guard lock(mutex_);
-  auto transaction = SqliteTransaction::Begin(*connection_);
+  auto transaction = core::SqliteTransaction::Begin(*connection_);
   if (!transaction) return core::Fail(transaction.error());
   // Traces and events go with their entry (ON DELETE CASCADE).
   auto erase = connection_->Prepare("DELETE FROM entries WHERE id = ?");

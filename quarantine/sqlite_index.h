@@ -1,7 +1,7 @@
 // sqlite_index.h - the default QuarantineIndex: one SQLite database file beside the messages.
 //
 // Schema and migrations: sqlite_schema.h/.cc (field by field). Connection settings (WAL,
-// synchronous=FULL, busy timeout): sqlite_connection.h. Each process opens its own SqliteIndex;
+// synchronous=FULL, busy timeout): core/sqlite_database.h. Each process opens its own SqliteIndex;
 // SQLite's file locks coordinate moat-filterd's inserts with the readers and event writers of
 // `moat quarantine` and `moat web`. Within a process one object serves all threads (a mutex
 // serializes calls; SQLite runs one write transaction at a time anyway).
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "quarantine/quarantine_index.h"
-#include "quarantine/sqlite_connection.h"
+#include "core/sqlite_database.h"
 #include "quarantine/sqlite_schema.h"
 
 namespace moat::quarantine {
@@ -62,7 +62,7 @@ class SqliteIndex final : public QuarantineIndex {
   core::Result<int> schema_version();
 
  private:
-  explicit SqliteIndex(std::unique_ptr<SqliteConnection> connection)
+  explicit SqliteIndex(std::unique_ptr<core::SqliteConnection> connection)
       : connection_(std::move(connection)) {}
   core::Status InsertLocked(const QuarantineEntry& entry);
   core::Result<QueryPage> QueryPageThenCount(const QuarantineQuery& query, const WhereClause& where,
@@ -71,7 +71,7 @@ class SqliteIndex final : public QuarantineIndex {
                                          const std::string& order);
 
   std::mutex mutex_;
-  std::unique_ptr<SqliteConnection> connection_;
+  std::unique_ptr<core::SqliteConnection> connection_;
 };
 
 }  // namespace moat::quarantine

@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 std::vector<Migration> SqliteMigrations() { return {{1, "initial schema", kMigration1}}; }
 
-core::Result<int> SchemaVersion(SqliteConnection& connection) {
+core::Result<int> SchemaVersion(core::SqliteConnection& connection) {
   auto exists = connection.QueryInt(
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
   if (!exists) return core::Fail(exists.error());
@@ -109,7 +109,7 @@ core::Result<int> SchemaVersion(SqliteConnection& connection) {
 }
 
 // The highest applied version after checking every applied row against `migrations`.
-static core::Result<int> CheckAppliedMigrations(SqliteConnection& connection,
+static core::Result<int> CheckAppliedMigrations(core::SqliteConnection& connection,
                                                 std::span<const Migration> migrations) {
   auto applied = connection.Prepare("SELECT version, name FROM schema_migrations ORDER BY version");
   if (!applied) return core::Fail(applied.error());
@@ -140,7 +140,7 @@ static core::Result<int> CheckAppliedMigrations(SqliteConnection& connection,
   return current;
 }
 
-core::Status ApplyMigrations(SqliteConnection& connection, std::span<const Migration> migrations) {
+core::Status ApplyMigrations(core::SqliteConnection& connection, std::span<const Migration> migrations) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
       return core::Fail(core::ErrorCode::kInvalid,
@@ -159,7 +159,7 @@ core::Status ApplyMigrations(SqliteConnection& connection, std::span<const Migra
 
   // One writer at a time: two processes opening a new database both get here, and the second
   // finds the work done.
-  auto transaction = SqliteTransaction::Begin(connection);
+  auto transaction = core::SqliteTransaction::Begin(connection);
   if (!transaction) return core::Fail(transaction.error());
   if (auto created = connection.Execute(kCreateMigrationTable); !created) return created;
   auto current = CheckAppliedMigrations(connection, migrations);

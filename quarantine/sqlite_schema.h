@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "quarantine/sqlite_connection.h"
+#include "core/sqlite_database.h"
 
 namespace moat::quarantine {
 
@@ -31,9 +31,9 @@ std::vector<Migration> SqliteMigrations();
 
 // Brings the database up to the last of `migrations`. kInvalid when the list is not numbered 1..N,
 // when the database knows a version past N, or when an applied version has another name.
-core::Status ApplyMigrations(SqliteConnection& connection, std::span<const Migration> migrations);
+core::Status ApplyMigrations(core::SqliteConnection& connection, std::span<const Migration> migrations);
 
 // The highest applied version (0 for a new database).
-core::Result<int> SchemaVersion(SqliteConnection& connection);
+core::Result<int> SchemaVersion(core::SqliteConnection& connection);
 
 }  // namespace moat::quarantine

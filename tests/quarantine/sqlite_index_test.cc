@@ -427,7 +427,7 @@ TEST(SqliteMigrationTest, VersionOneDatabaseMigratesWhenVersionTwoIsAdded) {
     EXPECT_EQ(got->metadata.subject, "old");
   }
   // The new column exists, with its default on the old row, and the ledger names both versions.
-  auto raw = SqliteConnection::Open(path, std::chrono::milliseconds(1000));
+  auto raw = core::SqliteConnection::Open(path, std::chrono::milliseconds(1000));
   ASSERT_TRUE(raw);
   auto tags = (*raw)->QueryInt("SELECT count(*) FROM entries WHERE tags = ''");
   ASSERT_TRUE(tags) << tags.error().ToString();

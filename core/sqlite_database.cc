@@ -1,73 +1,73 @@
-// sqlite_connection.cc - SQLite behind RAII types; SQLite result codes become core::Error here.
-#include "quarantine/sqlite_connection.h"
+// sqlite_database.cc - SQLite behind RAII types; SQLite result codes become Error here.
+#include "core/sqlite_database.h"
 
 #include <sqlite3.h>
 
-namespace moat::quarantine {
+namespace moat::core {
 namespace {
 
-core::ErrorCode CodeFor(int rc) {
+ErrorCode CodeFor(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_NOMEM:
     case SQLITE_INTERRUPT:
-      return core::ErrorCode::kTempFail;
+      return ErrorCode::kTempFail;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return core::ErrorCode::kCorrupt;
+      return ErrorCode::kCorrupt;
     case SQLITE_CONSTRAINT:
-      return core::ErrorCode::kInvalid;
+      return ErrorCode::kInvalid;
     default:  // FULL, IOERR, CANTOPEN, READONLY, PERM, PROTOCOL, ERROR, ...
-      return core::ErrorCode::kIo;
+      return ErrorCode::kIo;
   }
 }
 
-core::Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
   const char* message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return core::Error(CodeFor(rc), fmt::format("sqlite {}: {}", what, message));
+  return Error(CodeFor(rc), fmt::format("sqlite {}: {}", what, message));
 }
 
 }  // namespace
 
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(statement_); }
 
-core::Status SqliteStatement::BindInt(int index, int64_t value) {
+Status SqliteStatement::BindInt(int index, int64_t value) {
   int rc = sqlite3_bind_int64(statement_, index, value);
-  if (rc != SQLITE_OK) return core::Fail(SqliteError(db_, rc, "bind"));
+  if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "bind"));
   return {};
 }
 
-core::Status SqliteStatement::BindDouble(int index, double value) {
+Status SqliteStatement::BindDouble(int index, double value) {
   int rc = sqlite3_bind_double(statement_, index, value);
-  if (rc != SQLITE_OK) return core::Fail(SqliteError(db_, rc, "bind"));
+  if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "bind"));
   return {};
 }
 
-core::Status SqliteStatement::BindText(int index, std::string_view value) {
+Status SqliteStatement::BindText(int index, std::string_view value) {
   int rc = sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT,
                                SQLITE_UTF8);
-  if (rc != SQLITE_OK) return core::Fail(SqliteError(db_, rc, "bind"));
+  if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "bind"));
   return {};
 }
 
-core::Status SqliteStatement::BindNull(int index) {
+Status SqliteStatement::BindNull(int index) {
   int rc = sqlite3_bind_null(statement_, index);
-  if (rc != SQLITE_OK) return core::Fail(SqliteError(db_, rc, "bind"));
+  if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "bind"));
   return {};
 }
 
-core::Result<bool> SqliteStatement::Step() {
+Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(statement_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return core::Fail(SqliteError(db_, rc, "step"));
+  return Fail(SqliteError(db_, rc, "step"));
 }
 
-core::Status SqliteStatement::Run() {
+Status SqliteStatement::Run() {
   for (;;) {
     auto row = Step();
-    if (!row) return core::Fail(row.error());
+    if (!row) return Fail(row.error());
     if (!*row) return {};
   }
 }
@@ -94,16 +94,16 @@ std::string SqliteStatement::Text(int column) const {
                      static_cast<size_t>(sqlite3_column_bytes(statement_, column)));
 }
 
-core::Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
-    const std::string& path, std::chrono::milliseconds busy_timeout) {
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
+    const std::string& path, std::chrono::milliseconds busy_timeout, SqliteSync sync) {
   sqlite3* db = nullptr;
   // NOMUTEX: the caller serializes; SQLite's own mutexes would only add cost.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    core::Error error = SqliteError(db, rc, "open " + path);
+    Error error = SqliteError(db, rc, "open " + path);
     sqlite3_close_v2(db);
-    return core::Fail(std::move(error));
+    return Fail(std::move(error));
   }
   sqlite3_extended_result_codes(db, 1);
   std::unique_ptr<SqliteConnection> connection(new SqliteConnection(db, path));
@@ -112,16 +112,18 @@ core::Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
   // under NORMAL a WAL commit is durable against a process crash but may roll back on power loss,
   // and an entry the filter answered 250 for, or a release an operator was told happened, must not.
   auto configured = connection->Execute(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-  if (!configured) return core::Fail(configured.error().WithContext(path));
+      sync == SqliteSync::kFull
+          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  if (!configured) return Fail(configured.error().WithContext(path));
   auto mode = connection->Prepare("PRAGMA journal_mode");
-  if (!mode) return core::Fail(mode.error());
+  if (!mode) return Fail(mode.error());
   auto row = (*mode)->Step();
-  if (!row) return core::Fail(row.error().WithContext(path));
+  if (!row) return Fail(row.error().WithContext(path));
   std::string journal = *row ? (*mode)->Text(0) : "";
   (*mode)->Reset();
   if (journal != "wal") {
-    return core::Fail(core::ErrorCode::kIo, "{}: cannot use WAL journal mode (got '{}')", path,
+    return Fail(ErrorCode::kIo, "{}: cannot use WAL journal mode (got '{}')", path,
                       journal);
   }
   return connection;
@@ -132,19 +134,19 @@ SqliteConnection::~SqliteConnection() {
   sqlite3_close_v2(db_);
 }
 
-core::Status SqliteConnection::Execute(std::string_view sql) {
+Status SqliteConnection::Execute(std::string_view sql) {
   std::string text(sql);
   char* message = nullptr;
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
     std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
-    return core::Fail(CodeFor(rc), "sqlite exec: {}", detail);
+    return Fail(CodeFor(rc), "sqlite exec: {}", detail);
   }
   return {};
 }
 
-core::Result<std::shared_ptr<SqliteStatement>> SqliteConnection::Prepare(const std::string& sql) {
+Result<std::shared_ptr<SqliteStatement>> SqliteConnection::Prepare(const std::string& sql) {
   auto found = statements_.find(sql);
   if (found != statements_.end()) {
     found->second->Reset();
@@ -155,17 +157,17 @@ core::Result<std::shared_ptr<SqliteStatement>> SqliteConnection::Prepare(const s
   sqlite3_stmt* statement = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
-  if (rc != SQLITE_OK) return core::Fail(SqliteError(db_, rc, "prepare"));
+  if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "prepare"));
   auto prepared = std::make_shared<SqliteStatement>(db_, statement);
   statements_.emplace(sql, prepared);
   return prepared;
 }
 
-core::Result<std::optional<int64_t>> SqliteConnection::QueryInt(const std::string& sql) {
+Result<std::optional<int64_t>> SqliteConnection::QueryInt(const std::string& sql) {
   auto statement = Prepare(sql);
-  if (!statement) return core::Fail(statement.error());
+  if (!statement) return Fail(statement.error());
   auto row = (*statement)->Step();
-  if (!row) return core::Fail(row.error());
+  if (!row) return Fail(row.error());
   std::optional<int64_t> value;
   if (*row && !(*statement)->IsNull(0)) value = (*statement)->Int(0);
   (*statement)->Reset();
@@ -174,9 +176,9 @@ core::Result<std::optional<int64_t>> SqliteConnection::QueryInt(const std::strin
 
 int64_t SqliteConnection::Changes() const { return sqlite3_changes64(db_); }
 
-core::Result<SqliteTransaction> SqliteTransaction::Begin(SqliteConnection& connection) {
+Result<SqliteTransaction> SqliteTransaction::Begin(SqliteConnection& connection) {
   auto begun = connection.Execute("BEGIN IMMEDIATE");
-  if (!begun) return core::Fail(begun.error().WithContext("begin transaction"));
+  if (!begun) return Fail(begun.error().WithContext("begin transaction"));
   return SqliteTransaction(&connection);
 }
 
@@ -184,11 +186,11 @@ SqliteTransaction::~SqliteTransaction() {
   if (connection_ != nullptr) (void)connection_->Execute("ROLLBACK");
 }
 
-core::Status SqliteTransaction::Commit() {
+Status SqliteTransaction::Commit() {
   auto committed = connection_->Execute("COMMIT");
-  if (!committed) return core::Fail(committed.error().WithContext("commit"));
+  if (!committed) return Fail(committed.error().WithContext("commit"));
   connection_ = nullptr;
   return {};
 }
 
-}  // namespace moat::quarantine
+}  // namespace moat::core
