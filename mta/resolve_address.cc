@@ -401,7 +401,9 @@ core::Result<Resolution> AddressResolver::Resolve(std::string_view sender,
         if (!entry.nexthop.empty()) {
           r.nexthop = entry.nexthop;
         } else {
-          r.nexthop = r.transport == "error" ? "Address is undeliverable" : r.domain;
+          // Postfix 3.7 treats the retry service like error here.
+          r.nexthop = r.transport == "error" || r.transport == "retry" ? "Address is undeliverable"
+                                                                       : r.domain;
         }
       } else if (!entry.nexthop.empty()) {
         r.nexthop = entry.nexthop;
