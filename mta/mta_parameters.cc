@@ -522,6 +522,57 @@ constexpr ParameterSpec kClients[] = {
     s::Choices("lmtp_host_lookup", "dns", "dns|native", "LMTP client: how to find servers"),
 };
 
+// --- Delivery block (issue 9: resolution, delivery agents, bounces, scheduling) -------------
+// Parameters the resolver (mta/resolve_*), the delivery agents (mta/delivery_*), the DSN
+// composer (mta/bounce_*) and the scheduling policy (mta/qmgr_policy_*) read, beyond the ones
+// above. Keep this block together.
+constexpr ParameterSpec kDelivery[] = {
+    s::List("virtual_mailbox_domains", "$virtual_mailbox_maps",
+            "Domains delivered by virtual_transport (routing only: moat-mta has no virtual(8))"),
+    s::List("proxy_interfaces", "",
+            "Addresses of proxies/NAT in front of this host: [address] destinations are local"),
+    s::String("default_filter_nexthop", "",
+              "Nexthop of a content_filter without one (empty: the recipient domain)"),
+    s::String("empty_address_relayhost_maps_lookup_key", "<>",
+              "sender_dependent_relayhost_maps key for the null sender"),
+    s::String("empty_address_default_transport_maps_lookup_key", "<>",
+              "sender_dependent_default_transport_maps key for the null sender"),
+    s::Bool("show_user_unknown_table_name", "yes",
+            "Name the table in \"User unknown\" replies and bounces"),
+    s::Bool("allow_min_user", "no", "Allow recipient addresses that start with '-'"),
+    s::Integer("default_destination_concurrency_failed_cohort_limit", "1",
+               "Failed connections in a row after which a destination is declared dead", 0),
+    s::String("default_destination_concurrency_positive_feedback", "1",
+              "Concurrency window growth per success: N, N/concurrency or N/sqrt_concurrency"),
+    s::String("default_destination_concurrency_negative_feedback", "1",
+              "Concurrency window shrink per failure: N, N/concurrency or N/sqrt_concurrency"),
+    s::Bool("smtp_tls_enforce_peername", "yes",
+            "Legacy: with smtp_enforce_tls, also verify the server name (level verify)"),
+    s::Integer("lmtp_mx_address_limit", "5", "LMTP client: addresses tried per delivery"),
+    s::Integer("lmtp_mx_session_limit", "2", "LMTP client: sessions tried per delivery"),
+    s::Choice("lmtp_address_preference", "any", "any|ipv4|ipv6",
+              "LMTP client: address family preferred"),
+    s::Choice("lmtp_dns_support_level", "", "|disabled|enabled|dnssec",
+              "LMTP client: DNS use (empty: per disable_dns_lookups)"),
+    s::Bool("lmtp_skip_5xx_greeting", "yes", "LMTP client: try the next address after a 5xx "
+                                             "greeting"),
+    s::Path("lmtp_tls_CApath", "", "LMTP client: directory of CA certificates"),
+    s::Bool("lmtp_use_tls", "no", "Legacy: opportunistic TLS (use lmtp_tls_security_level)"),
+    s::Bool("lmtp_enforce_tls", "no", "Legacy: mandatory TLS (use lmtp_tls_security_level)"),
+    s::Bool("lmtp_tls_enforce_peername", "yes",
+            "Legacy: with lmtp_enforce_tls, also verify the server name"),
+    s::Tables("lmtp_tls_policy_maps", "", "LMTP client: TLS level per destination"),
+    s::String("lmtp_tls_servername", "", "LMTP client: SNI name to send"),
+    s::Path("lmtp_tls_cert_file", "", "LMTP client: client certificate"),
+    s::Path("lmtp_tls_key_file", "$lmtp_tls_cert_file", "LMTP client: client private key"),
+    s::Bool("lmtp_sasl_auth_enable", "no", "LMTP client: authenticate to the server"),
+    s::Tables("lmtp_sasl_password_maps", "", "LMTP client: user:password per destination"),
+    s::List("lmtp_sasl_security_options", "noplaintext, noanonymous",
+            "LMTP client: AUTH restrictions on plaintext sessions"),
+    s::List("lmtp_sasl_tls_security_options", "$lmtp_sasl_security_options",
+            "LMTP client: AUTH restrictions on TLS sessions"),
+};
+
 // Per-transport parameters Moat implements; the other Postfix ones are recognised.
 constexpr core::ParameterTemplate kTransportTemplates[] = {
     s::Template(ParameterType::kInteger, "destination_concurrency_limit",
@@ -535,6 +586,16 @@ constexpr core::ParameterTemplate kTransportTemplates[] = {
                 "Initial connections per destination for this transport"),
     s::Template(ParameterType::kTime, "destination_rate_delay", "$default_destination_rate_delay",
                 "Pause between deliveries to one destination for this transport"),
+    // Delivery block (issue 9).
+    s::Template(ParameterType::kInteger, "destination_concurrency_failed_cohort_limit",
+                "$default_destination_concurrency_failed_cohort_limit",
+                "Failed connections in a row that make a destination dead, this transport"),
+    s::Template(ParameterType::kString, "destination_concurrency_positive_feedback",
+                "$default_destination_concurrency_positive_feedback",
+                "Concurrency window growth per success for this transport"),
+    s::Template(ParameterType::kString, "destination_concurrency_negative_feedback",
+                "$default_destination_concurrency_negative_feedback",
+                "Concurrency window shrink per failure for this transport"),
 };
 
 // Postfix's restriction vocabulary (postconf(5), smtpd_*_restrictions).
@@ -670,6 +731,7 @@ core::ParameterRegistry BuildRegistry() {
   add_all(kPolicy);
   add_all(kQueue);
   add_all(kClients);
+  add_all(kDelivery);  // delivery block (issue 9)
 
   // Every other Postfix parameter is recognised. So are the names Postfix's own defaults refer
   // to (legacy names such as virtual_maps or postscreen_dnsbl_ttl that postconf -d does not
