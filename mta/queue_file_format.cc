@@ -270,6 +270,20 @@ std::string EncodeQueueEnvelope(const QueueEnvelope& envelope, uint64_t content_
 }
 
 core::Result<QueueFileHead> DecodeQueueFileHead(std::string_view head, bool* incomplete) {
+  // Garbage must not pass for a file cut short: whatever bytes are there must begin the two
+  // fixed records.
+  const char expected[] = {record::kSize, static_cast<char>(kFixedRecordDataSize)};
+  for (size_t i = 0; i < 2 && i < head.size(); ++i) {
+    if (head[i] != expected[i]) {
+      return core::Fail(ErrorCode::kCorrupt, "not a queue file: no SIZE record at offset 0");
+    }
+  }
+  const char expected_schedule[] = {record::kSchedule, static_cast<char>(kFixedRecordDataSize)};
+  for (size_t i = 0; i < 2 && kFixedRecordSize + i < head.size(); ++i) {
+    if (head[kFixedRecordSize + i] != expected_schedule[i]) {
+      return core::Fail(ErrorCode::kCorrupt, "no SCHEDULE record at offset {}", kFixedRecordSize);
+    }
+  }
   size_t pos = 0;
   auto size = ReadRecord(head, pos, 0, incomplete);
   if (!size) return std::unexpected(size.error());
