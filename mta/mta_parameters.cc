@@ -180,6 +180,22 @@ constexpr ParameterSpec kCleanup[] = {
               "Header added when a message has no recipient headers"),
     s::Choice("header_from_format", "standard", "standard|obsolete",
               "Format of a From header added by cleanup"),
+    s::Choices("propagate_unmatched_extensions", "canonical, virtual",
+               "canonical|virtual|alias|forward|include|generic",
+               "Lookups whose result gets the address extension a key without it did not match"),
+    s::Integer("duplicate_filter_limit", "1000",
+               "Recipients remembered for dropping duplicates of one message (0 = no limit)", 0),
+    s::Bool("disable_mime_input_processing", "no",
+            "Treat everything after the primary headers as body (no MIME header checks)"),
+    s::Integer("mime_nesting_limit", "100", "Maximal MIME multipart and message nesting", 1),
+    s::String("message_reject_characters", "",
+              "Characters that get a message rejected (C escapes such as \\0 allowed)"),
+    s::String("message_strip_characters", "",
+              "Characters removed from message content (C escapes such as \\0 allowed)"),
+    s::Integer("queue_writer_threads", "16",
+               "(moat) Threads that run cleanup and write and fsync queue files; concurrent "
+               "commits share one directory fsync",
+               1, 1024),
 };
 
 // The SMTP server.
