@@ -104,7 +104,7 @@ bool InTransaction(RestrictionContext& c, std::string_view table, std::string_vi
   if (c.sender() != nullptr) return true;
   spdlog::warn("access table {}: with smtpd_delay_reject = no, action {} is always skipped in {} "
                "restrictions",
-               table, action, ReplyClassName(c.stage()));
+               table, action, ReplyClassName(c.reply_class()));
   return false;
 }
 
@@ -116,7 +116,7 @@ std::string_view OrDefault(std::string_view text, std::string_view fallback) {
 asio::awaitable<Verdict> ApplyAccessValue(RestrictionContext& c, std::string_view table,
                                           const std::string& value, std::string_view datum) {
   AccessAction action = ParseAccessAction(value);
-  std::string_view reply_class = ReplyClassName(c.stage());
+  std::string_view reply_class = ReplyClassName(c.reply_class());
   const SmtpdReplyCodes& codes = c.settings().codes;
   switch (action.kind) {
     case AccessActionKind::kDunno:
@@ -124,30 +124,30 @@ asio::awaitable<Verdict> ApplyAccessValue(RestrictionContext& c, std::string_vie
     case AccessActionKind::kOk:
       co_return Verdict::kPermit;
     case AccessActionKind::kReject: {
-      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "5.7.1"), c.stage());
+      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "5.7.1"), c.reply_class());
       co_return c.RejectF(codes.access_map_reject, dsn, "<{}>: {} rejected: {}", c.reply_name(),
                           reply_class, OrDefault(action.text, "Access denied"));
     }
     case AccessActionKind::kDefer: {
-      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.stage());
+      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.reply_class());
       co_return c.RejectF(codes.access_map_defer, dsn, "<{}>: {} rejected: {}", c.reply_name(),
                           reply_class, OrDefault(action.text, "Access denied"));
     }
     case AccessActionKind::kReply: {
       std::string fallback = fmt::format("{}.7.1", action.code / 100);
-      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, fallback), c.stage());
+      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, fallback), c.reply_class());
       co_return c.RejectF(action.code, dsn, "<{}>: {} rejected: {}", c.reply_name(), reply_class,
                           OrDefault(action.text, "Access denied"));
     }
     case AccessActionKind::kDeferIfPermit: {
-      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.stage());
+      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.reply_class());
       c.DeferIfPermit(450, dsn,
                       fmt::format("<{}>: {} rejected: {}", c.reply_name(), reply_class,
                                   OrDefault(action.text, "Service unavailable")));
       co_return Verdict::kDunno;
     }
     case AccessActionKind::kDeferIfReject: {
-      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.stage());
+      std::string dsn = SmtpdDsnFix(OrDefault(action.dsn, "4.7.1"), c.reply_class());
       c.DeferIfReject(450, dsn,
                       fmt::format("<{}>: {} rejected: {}", c.reply_name(), reply_class,
                                   OrDefault(action.text, "Service unavailable")));
@@ -242,16 +242,20 @@ class AccessRestriction final : public Restriction {
           Verdict error = c.ServerConfigurationError(fmt::format(
               "specify one of check_client_access, check_helo_access, check_sender_access or "
               "check_recipient_access before {} restriction \"{}\"",
-              ReplyClassName(c.stage()), table_->spec()));
+              ReplyClassName(c.reply_class()), table_->spec()));
           co_return error;
         }
       }
     }
     std::string datum;
+    std::string_view reply_name;
+    RestrictionStage reply_class = RestrictionStage::kClient;
     bool recipient_routed = false;
     core::Result<std::optional<Found>> found = std::nullopt;
     switch (target) {
       case AccessTarget::kClient: {
+        reply_name = c.state().client_namaddr;
+        reply_class = RestrictionStage::kClient;
         datum = c.state().client_name;
         found = DomainAccess(*table_, c.state().client_name, false,
                              c.settings().access_parent_style);
@@ -264,6 +268,8 @@ class AccessRestriction final : public Restriction {
       case AccessTarget::kHelo: {
         const std::string* helo = c.helo();
         if (helo == nullptr || helo->empty()) co_return Verdict::kDunno;
+        reply_name = *helo;
+        reply_class = RestrictionStage::kHelo;
         datum = *helo;
         found = DomainAccess(*table_, *helo, false, c.settings().access_parent_style);
         break;
@@ -271,6 +277,8 @@ class AccessRestriction final : public Restriction {
       case AccessTarget::kSender: {
         const std::string* sender = c.sender();
         if (sender == nullptr) co_return Verdict::kDunno;
+        reply_name = *sender;
+        reply_class = RestrictionStage::kSender;
         datum = *sender;
         if (sender->empty()) {
           std::string value;
@@ -290,6 +298,8 @@ class AccessRestriction final : public Restriction {
       case AccessTarget::kRecipient: {
         const std::string* recipient = c.recipient();
         if (recipient == nullptr || recipient->empty()) co_return Verdict::kDunno;
+        reply_name = *recipient;
+        reply_class = RestrictionStage::kRecipient;
         datum = *recipient;
         auto resolved = c.ResolvedRecipient();
         if (!resolved) co_return c.TemporaryLookupFailure(*recipient, resolved.error());
@@ -302,7 +312,11 @@ class AccessRestriction final : public Restriction {
     }
     if (!found) co_return c.TemporaryLookupFailure(datum, found.error());
     if (!*found) co_return Verdict::kDunno;
+    const std::string_view saved_name = c.reply_name();
+    const RestrictionStage saved_class = c.reply_class();
+    c.SetReplyTarget(reply_name, reply_class);
     Verdict verdict = co_await ApplyAccessValue(c, table_->spec(), (*found)->value, datum);
+    c.SetReplyTarget(saved_name, saved_class);
     // An OK for a routed recipient (user%host@relay.example) would open a relay: no opinion.
     if (verdict == Verdict::kPermit && recipient_routed && !c.settings().allow_untrusted_routing) {
       verdict = Verdict::kDunno;

@@ -65,8 +65,10 @@ Verdict DeferUnauthDestination(RestrictionContext& c) {
   auto result = PermitAuthDestination(c);
   if (!result) return c.TemporaryLookupFailure(*c.recipient(), result.error());
   if (*result == AuthDestination::kPermit) return Verdict::kDunno;
-  return c.RejectF(c.settings().codes.defer, "4.7.1", "<{}>: Relay access denied",
-                   *c.recipient());
+  // Postfix: the relay reject code made temporary (554 -> 454).
+  int code = c.settings().codes.relay_domains_reject;
+  if (code >= 500) code -= 100;
+  return c.RejectF(code, "4.7.1", "<{}>: Relay access denied", *c.recipient());
 }
 
 // --- address syntax ---
@@ -181,7 +183,7 @@ Verdict RejectMultiRecipientBounce(RestrictionContext& c) {
   }
   return c.RejectF(c.settings().codes.multi_recipient_bounce, "5.5.3",
                    "<{}>: {} rejected: Multi-recipient bounce", c.reply_name(),
-                   ReplyClassName(c.stage()));
+                   ReplyClassName(c.reply_class()));
 }
 
 // --- SASL login names and the sender addresses they own (smtpd_sender_login_maps) ---

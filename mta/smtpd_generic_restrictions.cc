@@ -21,32 +21,32 @@ Verdict Permit(RestrictionContext&) { return Verdict::kPermit; }
 
 Verdict RejectAll(RestrictionContext& c) {
   return c.RejectF(c.settings().codes.reject, "5.7.1", "<{}>: {} rejected: Access denied",
-                   c.reply_name(), ReplyClassName(c.stage()));
+                   c.reply_name(), ReplyClassName(c.reply_class()));
 }
 
 Verdict DeferAll(RestrictionContext& c) {
   return c.RejectF(c.settings().codes.defer, "4.3.2", "<{}>: {} rejected: Try again later",
-                   c.reply_name(), ReplyClassName(c.stage()));
+                   c.reply_name(), ReplyClassName(c.reply_class()));
 }
 
 Verdict DeferIfPermit(RestrictionContext& c) {
   c.DeferIfPermit(450, "4.7.0",
                   fmt::format("<{}>: {} rejected: defer_if_permit requested", c.reply_name(),
-                              ReplyClassName(c.stage())));
+                              ReplyClassName(c.reply_class())));
   return Verdict::kDunno;
 }
 
 Verdict DeferIfReject(RestrictionContext& c) {
   c.DeferIfReject(450, "4.7.0",
                   fmt::format("<{}>: {} rejected: defer_if_reject requested", c.reply_name(),
-                              ReplyClassName(c.stage())));
+                              ReplyClassName(c.reply_class())));
   return Verdict::kDunno;
 }
 
 Verdict RejectUnauthPipelining(RestrictionContext& c) {
   if (!c.session().improper_pipelining) return Verdict::kDunno;
   return c.RejectF(503, "5.5.0", "<{}>: {} rejected: Improper use of SMTP command pipelining",
-                   c.reply_name(), ReplyClassName(c.stage()));
+                   c.reply_name(), ReplyClassName(c.reply_class()));
 }
 
 Verdict PermitMynetworks(RestrictionContext& c) {
@@ -74,7 +74,7 @@ Verdict PermitSaslAuthenticated(RestrictionContext& c) {
 Verdict CheckHeloLiteral(RestrictionContext& c, const std::string& helo) {
   if (IsValidHostLiteral(helo)) return Verdict::kDunno;
   return c.RejectF(c.settings().codes.invalid_hostname, "5.5.2",
-                   "<{}>: {} rejected: invalid ip address", helo, ReplyClassName(c.stage()));
+                   "<{}>: {} rejected: invalid ip address", helo, ReplyClassName(c.reply_class()));
 }
 
 Verdict RejectInvalidHeloHostname(RestrictionContext& c) {

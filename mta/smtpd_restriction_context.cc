@@ -40,6 +40,7 @@ void SmtpdPolicyState::ResetTransaction() {
 void RestrictionContext::SetStage(RestrictionStage stage, std::string_view reply_name,
                                   std::string_view command) {
   stage_ = stage;
+  reply_class_ = stage;
   reply_name_ = reply_name;
   command_ = command;
 }

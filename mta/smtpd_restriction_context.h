@@ -88,7 +88,15 @@ class RestrictionContext {
   void SetHelo(const std::string* helo) { helo_ = helo; }
 
   RestrictionStage stage() const { return stage_; }
+  // What a reject names: "<reply_name>: <ReplyClassName(reply_class)> rejected: ...". The stage's
+  // by default; check_*_access name what they looked up (the client in end-of-data
+  // restrictions is still "Client host"), also for restriction lists in their table values.
   std::string_view reply_name() const { return reply_name_; }
+  RestrictionStage reply_class() const { return reply_class_; }
+  void SetReplyTarget(std::string_view name, RestrictionStage reply_class) {
+    reply_name_ = name;
+    reply_class_ = reply_class;
+  }
   const SmtpdService& service() const { return service_; }
   const SmtpdServiceSettings& settings() const { return service_.settings; }
   const core::SmtpSessionInfo& session() const { return session_; }
@@ -142,6 +150,7 @@ class RestrictionContext {
   core::DnsResolver* dns_;
 
   RestrictionStage stage_ = RestrictionStage::kClient;
+  RestrictionStage reply_class_ = RestrictionStage::kClient;
   std::string_view reply_name_;
   std::string_view command_ = "CONNECT";
   const std::string* sender_ = nullptr;
