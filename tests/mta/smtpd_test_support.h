@@ -197,6 +197,15 @@ inline std::unique_ptr<RawClient> Open(int port, const std::string& from = "127.
   return client;
 }
 
+// Options for RunCommand: stdin and a deadline.
+inline moat::testing::CommandOptions Input(std::string stdin_data,
+                                           std::chrono::milliseconds timeout) {
+  moat::testing::CommandOptions options;
+  options.stdin_data = std::move(stdin_data);
+  options.timeout = timeout;
+  return options;
+}
+
 inline const char* kTestMessage =
     "From: a@example.org\r\nTo: b@example.test\r\nSubject: test\r\n\r\nHello.\r\n";
 
