@@ -12,6 +12,8 @@
 //                           one "file:line: error|warning: message" line each; exit 1 on errors
 //   config show [-n|-d] [-x] [--doc] [--filterd] [NAME...]
 //                           parameter values as "name = value", like postconf
+//   passwd [--user NAME]    a password hash for smtpd_sasl_password_maps (password from the
+//                           terminal or stdin)
 //
 //   -c DIR          configuration directory (default /etc/moat)
 //   -o name=value   override a parameter of main.cf or filterd.cf (repeatable)
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterDkimCommand(app, global);
   moat::cli::RegisterQuarantineCommand(app, global);
   moat::cli::RegisterRulesCommand(app, global);
+  moat::cli::RegisterPasswdCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -1,44 +1,169 @@
 // moat-mta - the Postfix-compatible MTA of the Moat mail gateway.
 //
 // NAME
-//   moat-mta - SMTP server, queue and delivery agents reading Postfix's main.cf and master.cf
+//   moat-mta - SMTP server (and, with the queue issues, queue and delivery agents) reading
+//   Postfix's main.cf and master.cf
 //
 // SYNOPSIS
 //   moat-mta [-c DIR] [-o name=value]... [--check]
 //   moat-mta --version | --help
 //
 // DESCRIPTION
-//   Not yet implemented: moat-mta loads and checks its configuration and exits. The SMTP server,
-//   queue and delivery agents arrive with the MTA issues; until then it never listens on a port.
+//   Runs every `inet` service of master.cf whose command is smtpd (or postscreen) as an SMTP
+//   listener with that service's -o overrides, in the foreground, logging to stderr (or syslog,
+//   log_target). Postfix's internal services (pickup, cleanup, qmgr, tlsmgr, rewrite, bounce,
+//   ...) are built in. A message is answered 250 only after the queue has it on disk; this build
+//   has no queue yet, so every message is answered 451 4.3.0 (the sender retries).
 //
 //   -c DIR          configuration directory (default /etc/moat): DIR/main.cf and DIR/master.cf
 //   -o name=value   override a main.cf parameter (repeatable; wins over main.cf, loses to a
 //                   master.cf service's own -o for that service)
-//   --check         check the configuration, print every warning, exit 0 (or 1 on an error)
+//   --check         load and compile the configuration (tables, certificates, restrictions), print
+//                   every warning, exit 0 (or 1 on an error) without listening
 //
-//   A configuration error is printed as "file:line: error: message" and the exit status is 1.
+//   Signals: SIGHUP re-reads main.cf, master.cf and the tables into a new snapshot in the
+//   background and swaps it in for new connections; a configuration with errors is logged and the
+//   old one stays. SIGTERM (and SIGINT) stop accepting, let every session finish its transaction
+//   (30 s at most) and exit 0.
+//
+//   A configuration error at start-up is printed as "file:line: error: message"; exit status 1.
+//   A port that cannot be bound is a fatal error (exit 1).
 //
 // CONFIGURATION
 //   Postfix's main.cf and master.cf syntax and parameter names (`moat config show -d --doc`
-//   lists them). Relative paths resolve against DIR.
+//   lists them). Relative paths resolve against DIR. See the README for SMTP AUTH (`moat passwd`)
+//   and what Moat does for local delivery (it has no local delivery agent).
 //
 // SEE ALSO
-//   moat(1) check-config, config show; postconf(5); master(5)
+//   moat(1) check-config, config show, passwd; postconf(5); master(5); smtpd(8)
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/thread_pool.hpp>
+#include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
 #include "core/config_version.h"
+#include "core/logging.h"
 #include "mta/mta_parameters.h"
+#include "mta/mta_snapshot.h"
+#include "mta/no_queue_acceptor.h"
+#include "mta/smtpd_server.h"
+
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace {
+
+using moat::mta::MtaConfig;
+using moat::mta::MtaSnapshot;
+
+constexpr auto kStopGrace = std::chrono::seconds(30);
+
+// Loads and compiles a configuration; the error text is printable as is.
+moat::core::Result<std::shared_ptr<const MtaSnapshot>> LoadSnapshot(
+    const moat::core::ConfigSource& source, std::vector<std::string>& warnings) {
+  try {
+    MtaConfig config = moat::mta::LoadMtaConfig(source);
+    for (const moat::core::ConfigDiagnostic& d : config.warnings) warnings.push_back(d.ToString());
+    auto snapshot = moat::mta::BuildMtaSnapshot(config);
+    if (!snapshot) return std::unexpected(snapshot.error());
+    for (const std::string& warning : (*snapshot)->warnings) warnings.push_back(warning);
+    return snapshot;
+  } catch (const moat::core::ConfigError& e) {
+    return moat::core::Fail(moat::core::ErrorCode::kInvalid, "{}: error: {}",
+                            e.location().ToString(), e.message());
+  }
+}
+
+// The queue's acceptor replaces NoQueueAcceptor here once the queue is part of the build.
+std::shared_ptr<moat::mta::MessageAcceptor> MakeMessageAcceptor(const MtaSnapshot&) {
+  return std::make_shared<moat::mta::NoQueueAcceptor>();
+}
+
+struct Daemon {
+  moat::core::ConfigSource source;
+  asio::io_context io;
+  asio::thread_pool loader{1};  // builds new snapshots off the I/O threads
+  std::unique_ptr<moat::mta::SmtpdServer> server;
+  std::atomic<bool> reloading{false};
+  std::atomic<bool> reload_again{false};
+  bool stopping = false;
+};
+
+void StartReload(Daemon& daemon);
+
+asio::awaitable<void> ApplyReload(Daemon& daemon, std::shared_ptr<const MtaSnapshot> snapshot) {
+  if (!daemon.stopping) {
+    auto status = co_await daemon.server->Reload(std::move(snapshot));
+    if (status) {
+      spdlog::info("reload: new configuration in use");
+    } else {
+      spdlog::error("reload: applied with errors: {}", status.error().message());
+    }
+  }
+  daemon.reloading = false;
+  if (daemon.reload_again.exchange(false) && !daemon.stopping) StartReload(daemon);
+}
+
+void StartReload(Daemon& daemon) {
+  if (daemon.reloading.exchange(true)) {
+    daemon.reload_again = true;
+    return;
+  }
+  asio::post(daemon.loader, [&daemon] {
+    std::vector<std::string> warnings;
+    auto snapshot = LoadSnapshot(daemon.source, warnings);
+    for (const std::string& warning : warnings) spdlog::warn("{}", warning);
+    if (!snapshot) {
+      spdlog::error("reload failed, keeping the old configuration: {}",
+                    snapshot.error().message());
+      daemon.reloading = false;
+      return;
+    }
+    asio::co_spawn(daemon.io, ApplyReload(daemon, std::move(*snapshot)), asio::detached);
+  });
+}
+
+asio::awaitable<void> Shutdown(Daemon& daemon) {
+  spdlog::info("stopping: finishing transactions in progress");
+  co_await daemon.server->Stop(kStopGrace);
+  spdlog::info("stopped");
+  daemon.io.stop();
+}
+
+asio::awaitable<void> SignalLoop(Daemon& daemon, asio::signal_set& signals) {
+  while (true) {
+    auto [error, number] = co_await signals.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    if (number == SIGHUP) {
+      spdlog::info("SIGHUP: reloading the configuration");
+      StartReload(daemon);
+      continue;
+    }
+    if (!daemon.stopping) {
+      daemon.stopping = true;
+      asio::co_spawn(daemon.io, Shutdown(daemon), asio::detached);
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "moat-mta - Postfix-compatible MTA of the Moat mail gateway.\n"
-      "Not yet implemented: loads the configuration and exits."};
+  CLI::App app{"moat-mta - Postfix-compatible MTA of the Moat mail gateway"};
   std::string directory = "/etc/moat";
   std::vector<std::string> overrides;
   bool check = false;
@@ -47,7 +172,8 @@ int main(int argc, char** argv) {
   app.add_option("-o", overrides, "Override a main.cf parameter (repeatable)")
       ->type_name("name=value")
       ->allow_extra_args(false);
-  app.add_flag("--check", check, "Check the configuration, print every warning and exit");
+  app.add_flag("--check", check,
+               "Load and compile the configuration, print every warning and exit");
   app.set_version_flag("--version", fmt::format("moat-mta {}", moat::core::kMoatVersion));
   try {
     app.parse(argc, argv);
@@ -55,22 +181,52 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  try {
-    moat::mta::MtaConfig config = moat::mta::LoadMtaConfig({directory, "main.cf", overrides});
-    for (const moat::core::ConfigDiagnostic& d : config.warnings) {
-      fmt::print(stderr, "{}\n", d.ToString());
+  Daemon daemon;
+  daemon.source = {directory, "main.cf", overrides};
+  std::vector<std::string> warnings;
+  auto snapshot = LoadSnapshot(daemon.source, warnings);
+  if (check) {
+    for (const std::string& warning : warnings) fmt::print(stderr, "{}\n", warning);
+    if (!snapshot) {
+      fmt::print(stderr, "{}\n", snapshot.error().message());
+      return 1;
     }
-    if (check) return 0;
-    fmt::print(stderr,
-               "moat-mta: configuration loaded from {} ({} master.cf services); the MTA is not "
-               "implemented yet, exiting\n",
-               directory, config.master.services.size());
     return 0;
-  } catch (const moat::core::ConfigError& e) {
-    fmt::print(stderr, "{}: error: {}\n", e.location().ToString(), e.message());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "moat-mta: fatal: {}\n", e.what());
+  }
+  if (!snapshot) {
+    fmt::print(stderr, "{}\n", snapshot.error().message());
     return 1;
   }
+  const moat::core::Config& main = *(*snapshot)->main;
+  moat::core::LogOptions log;
+  log.program = main.GetString("syslog_name");
+  log.target = main.GetString("log_target") == "syslog" ? moat::core::LogTarget::kSyslog
+                                                        : moat::core::LogTarget::kStderr;
+  log.level = main.GetString("log_level");
+  moat::core::InitLogging(log);
+  for (const std::string& warning : warnings) spdlog::warn("{}", warning);
+
+  // A client that vanishes mid-write must not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::signal_set signals(daemon.io, SIGHUP, SIGTERM, SIGINT);
+  daemon.server =
+      std::make_unique<moat::mta::SmtpdServer>(daemon.io, MakeMessageAcceptor(**snapshot));
+  std::size_t services = (*snapshot)->smtpd_services.size();
+  if (auto status = daemon.server->Start(std::move(*snapshot)); !status) {
+    spdlog::critical("{}", status.error().message());
+    return 1;
+  }
+  asio::co_spawn(daemon.io, SignalLoop(daemon, signals), asio::detached);
+  spdlog::info("moat-mta {} started from {} ({} smtpd services)", moat::core::kMoatVersion,
+               directory, services);
+
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&daemon] { daemon.io.run(); });
+  daemon.io.run();
+  for (std::thread& thread : pool) thread.join();
+  signals.cancel();
+  daemon.loader.join();
+  daemon.server.reset();
+  return 0;
 }

@@ -15,6 +15,7 @@
 #include "core/config_value.h"
 #include "mta/dnsbl_site.h"
 #include "mta/postfix_parameters.inc"
+#include "mta/smtpd_restriction.h"
 
 namespace moat::mta {
 namespace {
@@ -93,6 +94,10 @@ constexpr ParameterSpec kAddressing[] = {
     s::Bool("resolve_dequoted_address", "yes", "Resolve addresses after removing quotes"),
     s::Bool("resolve_null_domain", "no", "Resolve user@ (empty domain) like user"),
     s::Bool("resolve_numeric_domain", "no", "Resolve user@ipaddress as a local address"),
+    s::Bool("allow_untrusted_routing", "no",
+            "Let access maps permit routed recipients (user%host@domain, host!user@domain)"),
+    s::List("proxy_interfaces", "",
+            "Addresses this host receives mail on through a proxy or NAT (local [literals])"),
     s::String("empty_address_recipient", "MAILER-DAEMON", "Recipient of mail sent to <>"),
     s::Bool("strict_rfc821_envelopes", "no",
             "Require RFC 821 syntax (<address>) in MAIL FROM and RCPT TO"),
@@ -117,6 +122,14 @@ constexpr ParameterSpec kAddressing[] = {
               "Aliases for any recipient domain (recursive, see the limits below)"),
     s::List("virtual_alias_domains", "$virtual_alias_maps",
             "Domains whose every address is an alias in virtual_alias_maps"),
+    s::List("virtual_mailbox_domains", "$virtual_mailbox_maps",
+            "Domains delivered to mailboxes by virtual_transport"),
+    s::Tables("virtual_mailbox_maps", "",
+              "Valid recipients of virtual_mailbox_domains; others are refused at RCPT TO"),
+    s::Tables("local_recipient_maps", "",
+              "Valid recipients of mydestination (user names); others are refused at RCPT TO. "
+              "Moat default: unset = no local users (Moat has no local delivery agent); set it "
+              "empty to accept every local address"),
     s::Integer("virtual_alias_recursion_limit", "1000",
                "Maximal nesting depth of virtual alias expansion", 1),
     s::Integer("virtual_alias_expansion_limit", "1000",
@@ -321,6 +334,10 @@ constexpr ParameterSpec kSmtpd[] = {
                "Reply code for unknown local recipients", 400, 599),
     s::Integer("unknown_virtual_alias_reject_code", "550",
                "Reply code for unknown virtual alias recipients", 400, 599),
+    s::Integer("unknown_virtual_mailbox_reject_code", "550",
+               "Reply code for unknown virtual mailbox recipients", 400, 599),
+    s::Bool("show_user_unknown_table_name", "yes",
+            "Name the table in \"User unknown in ... table\" replies"),
     s::Integer("maps_rbl_reject_code", "554", "Reply code for DNSBL-listed clients", 400, 599),
     s::Integer("plaintext_reject_code", "450",
                "Reply code for AUTH or mail refused without TLS", 400, 599),
@@ -804,9 +821,13 @@ void CheckRestrictionList(std::string_view value, const core::ParameterContext& 
                           fmt::format("unknown restriction \"{}\"{}", items[i], suggestion)});
       continue;
     }
-    if (!r->supported) {
+    if (DefaultRestrictionRegistry().Find(r->name) == nullptr) {
+      // Known to Postfix, not implemented here: moat-mta refuses to start with it in a list
+      // (skipping it could accept mail the administrator meant to refuse).
       problems.push_back({core::Severity::kWarning,
-                          fmt::format("restriction \"{}\" is not supported by moat-mta", r->name)});
+                          fmt::format("restriction \"{}\" is not supported by moat-mta, which "
+                                      "refuses to start with it",
+                                      r->name)});
     }
     if (r->argument == Argument::kNone) continue;
     if (i + 1 >= items.size()) {
