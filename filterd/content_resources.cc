@@ -1,6 +1,8 @@
 // content_resources.cc - ClamAV, rules and DNS from filterd.cf (see content_resources.h).
 #include "filterd/content_resources.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +15,16 @@ namespace moat::filterd {
 core::Result<std::shared_ptr<scanners::ClamavService>> StartClamav(const core::Config& config) {
   scanners::ClamavServiceOptions options;
   options.engine.database_directory = config.GetPath("clamav_database_directory");
+  // libclamav makes (and removes) a scratch directory for every scan, even of a 20-byte part:
+  // ~3 ms each on an ext4 /tmp against ~20 us on tmpfs, the largest fixed cost per MIME part.
+  std::string temp = config.GetPath("clamav_temp_directory");
+  std::error_code ec;
+  if (!temp.empty() && std::filesystem::is_directory(temp, ec)) {
+    options.engine.temp_directory = temp;
+  } else if (!temp.empty()) {
+    spdlog::warn("clamav_temp_directory {} is not a directory; libclamav uses $TMPDIR or /tmp",
+                 temp);
+  }
   options.watch_interval =
       std::chrono::duration_cast<std::chrono::milliseconds>(
           config.GetTime("clamav_reload_check_interval"));

@@ -89,6 +89,9 @@ constexpr ParameterSpec kScanning[] = {
     s::Path("banned_rules", "", "Attachment-type rules file (empty: no banned checks)"),
     s::String("virus_scanned_header", "Moat at $mydomain",
               "Value of the X-Virus-Scanned header (amavis $X_HEADER_LINE)"),
+    s::Path("clamav_temp_directory", "/dev/shm",
+            "Where libclamav makes its per-scan scratch directory; on tmpfs a scan of a small part "
+            "costs ~20 us, on a disk file system ~3 ms (a missing directory: $TMPDIR or /tmp)"),
     s::Choice("clamav_raw_message_scan", "ambiguous", "never|ambiguous|always",
               "Second ClamAV pass over the raw message: never, only when the MIME structure is "
               "ambiguous (ClamAV then parses it itself), or always (doubles the ClamAV cost)"),

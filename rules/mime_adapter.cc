@@ -58,6 +58,19 @@ std::string_view LocateHeaders(std::string_view raw, const std::vector<MimeHeade
   return {};
 }
 
+// Whether a message's body is a multipart (its children are then parts with their own headers).
+bool IsMultipartMessage(const MimePart& message) {
+  if (message.parent < 0) return message.content_type.starts_with("multipart/");
+  const MimeHeader* type = scanners::FindHeader(message.message_headers, "Content-Type");
+  if (type == nullptr) return false;
+  std::string_view value = type->value;
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  constexpr std::string_view kMultipart = "multipart/";
+  return value.size() >= kMultipart.size() &&
+         std::equal(kMultipart.begin(), kMultipart.end(), value.begin(),
+                    [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b + 32 : b); });
+}
+
 bool IsTextual(const MimePart& part, std::string_view type) {
   return type.starts_with("text/") || type.starts_with("message/") ||
          part.transfer_encoding == "quoted-printable";
@@ -73,9 +86,11 @@ void AdaptMimeTree(const scanners::MimeTree& tree, std::string_view raw, ParsedM
   for (size_t i = 1; i < tree.parts.size(); ++i) {
     const MimePart& part = tree.parts[i];
     if (part.kind == MimePartKind::kEmbedded) continue;
-    // The body of a message (its multipart, or its only leaf) has the message's header section,
-    // already counted with the message.
-    bool message_body = part.parent >= 0 && tree.parts[part.parent].kind == MimePartKind::kMessage;
+    // The body of a non-multipart message has no header section of its own (its Content-*
+    // fields are the message's): it was counted with the message.
+    bool message_body = part.parent >= 0 &&
+                        tree.parts[part.parent].kind == MimePartKind::kMessage &&
+                        !IsMultipartMessage(tree.parts[part.parent]);
     if (!message_body) out.entity_headers.push_back(LocateHeaders(raw, part.headers, &cursor));
     if (part.kind == MimePartKind::kMessage) {
       out.entity_headers.push_back(LocateHeaders(raw, part.message_headers, &cursor));

@@ -275,7 +275,8 @@ TEST(ContentPipelineTest, BadHeaderPassesWithAnAlert) {
   EXPECT_EQ(r.decision.content_class, ContentClass::kBadHeader) << Describe(r);
   EXPECT_EQ(r.decision.recipients[0].destiny, Destiny::kPass);
   EXPECT_TRUE(HasEdit(r.decision.recipients[0], HeaderEdit::Kind::kPrepend, "X-Moat-Alert",
-                      "BAD HEADER SECTION, eight-bit-header"));
+                      "BAD HEADER SECTION, 8bit-header"))
+      << Describe(r);
   ScanResult bypass = ContentEnv::Get().Scan(raw, {"bypass_header_checks=yes"});
   EXPECT_EQ(bypass.decision.content_class, ContentClass::kClean) << Describe(bypass);
 }
