@@ -39,5 +39,7 @@ void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
 // `moat passwd`: a password hash for smtpd_sasl_password_maps (cli/passwd_command.cc).
 void RegisterPasswdCommand(CLI::App& app, const GlobalOptions& global);
+// `moat scan FILE [--json] [--originating|--bank NAME]` (cli/scan_command.cc).
+void RegisterScanCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterQuarantineCommand(app, global);
   moat::cli::RegisterRulesCommand(app, global);
   moat::cli::RegisterPasswdCommand(app, global);
+  moat::cli::RegisterScanCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "rules/mime_adapter.h"
 #include "rules/rule_evaluator.h"
 #include "rules/rule_set.h"
 #include "rules/rules_directories.h"
@@ -222,14 +223,7 @@ int Test(const GlobalOptions& global, const MessageAdapter& adapter, const std::
 }  // namespace
 
 core::Status ParseMessageForRules(std::string_view raw, rules::ParsedMessage& out) {
-  // TODO(lead): adapt scanners' MIME tree (scanners/mime_tree.h) here once it is merged:
-  // for each leaf part: content_type, charset, filename, the transfer-decoded bytes as
-  // raw_text and, for text parts, the UTF-8 text gmime decoded as utf8_text.
-  (void)raw;
-  (void)out;
-  return core::Fail(
-      core::ErrorCode::kInvalid,
-      "MIME parsing for `rules test` is not wired yet (needs the scanners MIME tree)");
+  return rules::ParseForRules(raw, out);
 }
 
 void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global, MessageAdapter adapter) {

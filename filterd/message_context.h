@@ -32,11 +32,18 @@ struct ClientInfo {
 };
 
 // A change to the message's header that the finishing steps apply (stages only plan edits).
+// Edits apply in list order; consecutive kPrepend edits end up on top in the order they are
+// listed (content_header_edits.h has the reference implementation, ApplyHeaderEdits()).
 struct HeaderEdit {
   enum class Kind { kPrepend, kAppend, kRemoveAll };
   Kind kind = Kind::kPrepend;
-  std::string name;   // field name; for kRemoveAll matched case-insensitively
+  // Field name. For kRemoveAll matched case-insensitively, and a name ending in '*' matches
+  // every field that starts with the rest ("X-Spam-*").
+  std::string name;
   std::string value;  // unfolded value for kPrepend/kAppend (the editor folds long values)
+  // kRemoveAll only: when not empty, only fields whose value names this authserv-id (the first
+  // token of an Authentication-Results value, RFC 8601) are removed, case-insensitively.
+  std::string authserv_id;
 };
 
 // How long each stage took, for the decision trace and the per-stage latency metrics.

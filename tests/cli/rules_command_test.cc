@@ -140,13 +140,18 @@ TEST(RulesCommandTest, MissingMessageIsAnError) {
   EXPECT_NE(run.err.find("cannot read"), std::string::npos);
 }
 
-TEST(RulesCommandTest, ProductionAdapterSaysWhatIsMissing) {
+TEST(RulesCommandTest, ProductionAdapterParsesMimeWithGmime) {
   rules::ParsedMessage parsed;
-  auto status = ParseMessageForRules("Subject: x\n\nbody\n", parsed);
-  // Until the scanners MIME tree is wired in, the production adapter refuses clearly. When it
-  // is wired, replace this with a test that parses a real multipart message.
-  ASSERT_FALSE(status);
-  EXPECT_NE(status.error().message().find("MIME"), std::string::npos);
+  std::string raw =
+      "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+      "--b\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--b--\r\n";
+  ASSERT_TRUE(ParseMessageForRules(raw, parsed));
+  ASSERT_EQ(parsed.parts.size(), 2u);
+  EXPECT_EQ(parsed.parts[0].content_type, "text/plain");
+  EXPECT_EQ(parsed.parts[1].content_type, "text/html");
+  EXPECT_EQ(parsed.parts[1].raw_text, "<b>html</b>\n");
+  EXPECT_EQ(parsed.entity_headers.size(), 2u);
 }
 
 }  // namespace
