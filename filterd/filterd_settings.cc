@@ -19,9 +19,7 @@ using std::chrono::milliseconds;
 core::SmtpEndpoint Endpoint(const core::Config& config, std::string_view name) {
   auto endpoint = core::ParseSmtpEndpoint(config.GetString(name));
   if (!endpoint) Throw(config, name, endpoint.error().message());
-  if (endpoint->kind == core::SmtpEndpoint::Kind::kTcp &&
-      (endpoint->port.empty() || endpoint->port == "0")) {
-    // Port 0 would bind a random port nobody could configure the MTA for; tests pick free ports.
+  if (endpoint->kind == core::SmtpEndpoint::Kind::kTcp && endpoint->port.empty()) {
     Throw(config, name, "a port is required");
   }
   return *endpoint;
