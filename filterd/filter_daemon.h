@@ -79,6 +79,8 @@ class FilterDaemon {
   std::uint64_t failed_reloads() const { return failed_reloads_.load(); }
   const FilterServiceCounters& counters() const { return service_->counters(); }
   const Reinjector& reinjector() const { return *reinjector_; }
+  // Messages waiting for a CPU worker right now.
+  std::size_t queued_jobs() const { return cpu_pool_ ? cpu_pool_->queued() : 0; }
   quarantine::QuarantineStore* quarantine_store() const { return store_.get(); }
 
  private:

@@ -25,7 +25,8 @@ namespace moat::filterd::testing {
 
 // A filterd.cf whose state lives under `dir`, forwarding to 127.0.0.1:forward_port, listening
 // on free loopback ports (ListenAddresses() tells which).
-inline std::string TestFilterdConf(const std::string& dir, int forward_port) {
+inline std::string TestFilterdConf(const std::string& dir, int forward_port, int inbound_port = 0,
+                                   int originating_port = 0) {
   return fmt::format(
       "myhostname = filter.test\n"
       "inbound_lmtp_listen = 127.0.0.1:{}\n"
@@ -37,7 +38,8 @@ inline std::string TestFilterdConf(const std::string& dir, int forward_port) {
       "worker_threads = 2\n"
       "forward_timeout = 10s\n"
       "shutdown_timeout = 10s\n",
-      moat::testing::FreeTcpPort(), moat::testing::FreeTcpPort(), forward_port, dir, dir);
+      inbound_port ? inbound_port : moat::testing::FreeTcpPort(),
+      originating_port ? originating_port : moat::testing::FreeTcpPort(), forward_port, dir, dir);
 }
 
 inline std::shared_ptr<const core::Config> LoadTestConfig(const moat::testing::TempDir& dir,
