@@ -57,7 +57,10 @@ constexpr ParameterSpec kTransport[] = {
                "LMTP sessions served at once; more are refused with 421 (amavis $max_servers)", 1),
     s::Integer("worker_threads", "0", "Scanning threads (0 = one per CPU core)"),
     s::Integer("worker_queue_limit", "0",
-               "Messages waiting for a worker before 451 4.3.2 (0 = twice worker_threads)"),
+               "Messages waiting for a worker before 451 4.3.2 (0 = max_sessions per listener, "
+               "at least twice worker_threads)"),
+    s::Integer("io_threads", "0",
+               "Threads running the LMTP sessions and the reinjection (0 = one)"),
     s::Time("lmtp_timeout", "300s", 's', "Time to wait for an LMTP command (amavis $smtpd_timeout)"),
     s::Time("lmtp_data_timeout", "600s", 's', "Time allowed to receive one message"),
     s::Time("forward_connect_timeout", "30s", 's', "Time to connect to forward_to"),

@@ -8,37 +8,56 @@
 //   moat-filterd --version | --help
 //
 // DESCRIPTION
-//   Not yet implemented: moat-filterd loads and checks its configuration and exits. The LMTP
-//   listeners, scanners and reinjection arrive with the filter issues; until then it never
-//   listens on a port.
+//   moat-filterd takes mail from the MTA over LMTP, runs the content checks of the message's
+//   policy bank, and hands what passes back to the MTA over SMTP (forward_to, the MTA's return
+//   listener), like amavisd-new behind Postfix. It answers each recipient only once the MTA
+//   accepted that recipient's copy, or the quarantine copy is durable and the message is
+//   discarded, or the policy refused it on purpose; anything else is a 4xx, so the MTA keeps
+//   the message and retries.
+//
+//   Policy banks: mail arriving on inbound_lmtp_listen uses the "inbound" bank, mail on
+//   originating_lmtp_listen - or with an XFORWARD client address in mynetworks - the
+//   "originating" bank, which DKIM-signs.
+//
+//   It runs in the foreground and logs to stderr (or syslog: log_target). One summary line per
+//   message, amavis style: ID, verdict, action, bank, client, envelope, Message-ID, size,
+//   queued_as of the reinjection, elapsed ms.
 //
 //   -c DIR          configuration directory (default /etc/moat): DIR/filterd.cf
 //   -o name=value   override a filterd.cf parameter (repeatable)
 //   --check         check the configuration, print every warning, exit 0 (or 1 on an error)
 //
+//   Signals: SIGHUP reloads the configuration in the background (a bad one is logged and the
+//   running one stays); SIGTERM and SIGINT stop accepting connections, finish the transactions
+//   in flight (at most shutdown_timeout) and exit 0.
+//
 //   A configuration error is printed as "file:line: error: message" and the exit status is 1.
 //
 // CONFIGURATION
 //   filterd.cf in main.cf syntax (`moat config show --filterd -d --doc` lists the parameters).
-//   Relative paths resolve against DIR.
+//   Relative paths resolve against DIR. conf/postfix/ shows how to put it behind Postfix.
 //
 // SEE ALSO
-//   moat(1) check-config, config show --filterd; amavisd-new(8)
+//   moat(1) check-config, config show --filterd, quarantine; amavisd-new(8); Postfix
+//   FILTER_README, XFORWARD_README
+#include <signal.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
 #include "core/config_version.h"
+#include "core/logging.h"
+#include "filterd/filter_daemon.h"
 #include "filterd/filterd_parameters.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "moat-filterd - content filter of the Moat mail gateway.\n"
-      "Not yet implemented: loads the configuration and exits."};
+  CLI::App app{"moat-filterd - content filter of the Moat mail gateway (LMTP in, SMTP out)."};
   std::string directory = "/etc/moat";
   std::vector<std::string> overrides;
   bool check = false;
@@ -53,17 +72,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  ::signal(SIGPIPE, SIG_IGN);
 
+  moat::core::ConfigSource source{directory, "filterd.cf", overrides};
   try {
     moat::core::ConfigDiagnostics warnings;
-    auto config = moat::filterd::LoadFilterdConfig({directory, "filterd.cf", overrides}, &warnings);
+    auto config = moat::filterd::LoadFilterdConfig(source, &warnings);
     for (const moat::core::ConfigDiagnostic& d : warnings) fmt::print(stderr, "{}\n", d.ToString());
     if (check) return 0;
-    fmt::print(stderr,
-               "moat-filterd: configuration loaded from {}; the filter is not implemented yet, "
-               "exiting\n",
-               directory);
-    return 0;
+    moat::core::LogOptions log;
+    log.program = config->GetString("syslog_name");
+    log.target = config->GetString("log_target") == "syslog" ? moat::core::LogTarget::kSyslog
+                                                              : moat::core::LogTarget::kStderr;
+    log.level = config->GetString("log_level");
+    moat::core::InitLogging(log);
+
+    moat::filterd::FilterDaemon daemon({source, moat::filterd::BasicContentFactory()});
+    return daemon.Run();
   } catch (const moat::core::ConfigError& e) {
     fmt::print(stderr, "{}: error: {}\n", e.location().ToString(), e.message());
     return 1;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,17 @@ struct ClientInfo {
   std::string protocol;         // XFORWARD PROTO (SMTP/ESMTP), empty when unknown
   std::string upstream_queue_id;  // XFORWARD IDENT: the MTA's queue ID, for log correlation
   core::XforwardAttributes xforward;  // everything XFORWARD said, to pass on at reinjection
+};
+
+// The hop that brought the message to moat-filterd (the MTA's LMTP client), for the Received
+// header and the log. Empty/zero when the message did not come over LMTP (`moat scan`).
+struct ReceptionInfo {
+  std::string peer_address;    // the LMTP client's address (the MTA)
+  std::uint16_t peer_port = 0;
+  std::string peer_helo;       // its LHLO argument
+  std::uint16_t local_port = 0;  // the listener's port
+  std::string protocol = "LMTP";
+  std::chrono::system_clock::time_point time;  // when the end of DATA arrived
 };
 
 // A change to the message's header that the finishing steps apply (stages only plan edits).
@@ -61,6 +73,7 @@ struct MessageContext {
   std::string id;           // filterd's own ID for this message (logs, quarantine, trace)
   std::string policy_bank;  // "inbound" or "originating"
   ClientInfo client;
+  ReceptionInfo reception;
   core::SmtpEnvelope envelope;
   std::string message;  // the raw message as received, CRLF line ends, never edited in place
 
