@@ -37,5 +37,7 @@ void RegisterDkimCommand(CLI::App& app, const GlobalOptions& global);  // dkim k
 void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
 // `moat rules lint|test` (cli/rules_command.cc; its message adapter is in cli/rules_command.h).
 void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
+// `moat web`: the quarantine review in a browser (cli/web_command.cc).
+void RegisterWebCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterDkimCommand(app, global);
   moat::cli::RegisterQuarantineCommand(app, global);
   moat::cli::RegisterRulesCommand(app, global);
+  moat::cli::RegisterWebCommand(app, global);
 
   try {
     app.parse(argc, argv);
