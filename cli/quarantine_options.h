@@ -14,7 +14,8 @@
 // guessed at, so a mistyped -c is an error instead of an empty list.
 //
 // Errors: kInvalid (with file:line) for a filterd.cf or override that does not check out;
-// kNotFound when no quarantine directory is given anywhere (a usage error for the commands). Pure apart from reading the two files; thread-safe.
+// kNotFound when no quarantine directory is given anywhere (a usage error for the commands). Pure
+// apart from reading the two files; thread-safe.
 #pragma once
 
 #include <chrono>
@@ -29,7 +30,7 @@
 namespace moat::cli {
 
 struct QuarantineSettings {
-  std::string quarantine_directory;  // absolute, or relative to the working directory
+  std::string quarantine_directory;            // absolute, or relative to the working directory
   std::string forward_to = "127.0.0.1:10025";  // the MTA's return listener
   std::string forward_helo_name = "localhost";
   std::string web_listen = "127.0.0.1:8025";
@@ -39,7 +40,7 @@ struct QuarantineSettings {
   std::string web_tls_key_file;
   std::chrono::seconds web_session_timeout{30 * 60};
   std::string clamav_database_directory = "/var/lib/clamav";
-  std::string queue_directory;  // main.cf's, "" when main.cf is absent or unreadable
+  std::string queue_directory;   // main.cf's, "" when main.cf is absent or unreadable
   bool from_filterd_cf = false;  // false: built from -o overrides alone (no filterd.cf)
 };
 

@@ -91,8 +91,7 @@ nlohmann::json ListEntry(const q::QuarantineEntry& entry) {
 }
 
 bool MayRelease(const WebActor& actor, const q::QuarantineEntry& entry) {
-  return actor.role == WebRole::kAdmin ||
-         entry.metadata.content_class != q::ContentClass::kVirus;
+  return actor.role == WebRole::kAdmin || entry.metadata.content_class != q::ContentClass::kVirus;
 }
 
 }  // namespace
@@ -107,8 +106,8 @@ ApiReply ErrorReply(const core::Error& error) {
 
 core::Result<q::QuarantineQuery> QueryFromParams(const QueryParams& params, q::TimePoint now) {
   static const std::set<std::string, std::less<>> kKnown = {
-      "class", "since", "until",     "sender",    "rcpt",  "subject", "from",
-      "state", "sort",  "order",     "min_score", "max_score", "offset", "limit"};
+      "class", "since", "until", "sender",    "rcpt",      "subject", "from",
+      "state", "sort",  "order", "min_score", "max_score", "offset",  "limit"};
   for (const auto& [key, value] : params) {
     if (!kKnown.contains(key)) {
       return core::Fail(ErrorCode::kInvalid, "unknown parameter '{}'", q::ToValidUtf8(key));
@@ -142,7 +141,8 @@ core::Result<q::QuarantineQuery> QueryFromParams(const QueryParams& params, q::T
     query.states = {};
   } else if (!state.empty() && state != "visible") {
     auto parsed = q::ParseEntryState(state);
-    if (!parsed) return core::Fail(ErrorCode::kInvalid, "state: visible, held, released, deleted or all");
+    if (!parsed)
+      return core::Fail(ErrorCode::kInvalid, "state: visible, held, released, deleted or all");
     query.states = {*parsed};
   }
   std::string sort = Last(params, "sort");
@@ -210,9 +210,7 @@ ApiReply QuarantineApi::Show(const WebActor& actor, std::string_view id) {
   return {200, std::move(body)};
 }
 
-core::Result<std::string> QuarantineApi::Raw(std::string_view id) {
-  return store_.ReadMessage(id);
-}
+core::Result<std::string> QuarantineApi::Raw(std::string_view id) { return store_.ReadMessage(id); }
 
 core::Result<QuarantineApi::ReleaseOptions> QuarantineApi::ParseReleaseOptions(
     const nlohmann::json& request) {
@@ -220,8 +218,8 @@ core::Result<QuarantineApi::ReleaseOptions> QuarantineApi::ParseReleaseOptions(
   if (request.is_null()) return options;
   if (!request.is_object()) return core::Fail(ErrorCode::kInvalid, "expected a JSON object");
   if (auto to = request.find("to"); to != request.end() && !to->is_null()) {
-    std::vector<nlohmann::json> items = to->is_array() ? to->get<std::vector<nlohmann::json>>()
-                                                       : std::vector<nlohmann::json>{*to};
+    std::vector<nlohmann::json> items =
+        to->is_array() ? to->get<std::vector<nlohmann::json>>() : std::vector<nlohmann::json>{*to};
     if (items.size() > 100) return core::Fail(ErrorCode::kInvalid, "to: at most 100 addresses");
     for (const nlohmann::json& item : items) {
       if (!item.is_string()) return core::Fail(ErrorCode::kInvalid, "to: addresses are strings");
@@ -318,8 +316,11 @@ ApiReply QuarantineApi::Bulk(const WebActor& actor, const nlohmann::json& reques
     }
     results.push_back(std::move(result));
   }
-  return {200, {{"action", *action}, {"ok", ok}, {"failed", ids->size() - ok},
-                {"results", std::move(results)}}};
+  return {200,
+          {{"action", *action},
+           {"ok", ok},
+           {"failed", ids->size() - ok},
+           {"results", std::move(results)}}};
 }
 
 }  // namespace moat::cli

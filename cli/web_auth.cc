@@ -115,10 +115,11 @@ core::Result<ParsedHash> ParseHash(std::string_view encoded) {
 
 std::string Pbkdf2(std::string_view password, std::string_view salt, int iterations) {
   std::string out(kHashBytes, '\0');
-  int ok = PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                             reinterpret_cast<const unsigned char*>(salt.data()),
-                             static_cast<int>(salt.size()), iterations, EVP_sha256(),
-                             static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data()));
+  int ok =
+      PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                        reinterpret_cast<const unsigned char*>(salt.data()),
+                        static_cast<int>(salt.size()), iterations, EVP_sha256(),
+                        static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data()));
   if (ok != 1) throw std::runtime_error("PKCS5_PBKDF2_HMAC failed");  // allocation failure only
   return out;
 }
@@ -188,8 +189,7 @@ void BurnPasswordCheck(std::string_view password, int iterations) {
 
 std::string RandomToken(size_t bytes) {
   std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) !=
-      1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
     throw std::runtime_error("RAND_bytes failed");  // no entropy: nothing safe can continue
   }
   return EncodeBase64(raw, true);

@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
-
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -99,8 +98,9 @@ class SignalStopper {
 void RunWeb(const WebArgs& args, const GlobalOptions& global) {
   core::InitLogging({"moat-web", core::LogTarget::kStderr, args.log_level});
   auto settings = LoadQuarantineSettings(global, args.directory);
-  if (!settings) Exit(settings.error().code() == core::ErrorCode::kNotFound ? 2 : 1,
-                      settings.error().message());
+  if (!settings) {
+    Exit(settings.error().code() == core::ErrorCode::kNotFound ? 2 : 1, settings.error().message());
+  }
 
   std::string listen_text = args.listen.empty() ? settings->web_listen : args.listen;
   // Port 0 (any free port, printed once listening) is for tests and scripts.
@@ -128,8 +128,9 @@ void RunWeb(const WebArgs& args, const GlobalOptions& global) {
 
   std::string users_file = args.users.empty() ? settings->web_users_file : args.users;
   if (users_file.empty()) {
-    Exit(1, "no users: set web_users_file in filterd.cf (or --users FILE), a file of "
-            "`name role hash` lines (role admin or reviewer)");
+    Exit(1,
+         "no users: set web_users_file in filterd.cf (or --users FILE), a file of "
+         "`name role hash` lines (role admin or reviewer)");
   }
   WebUserDirectory users(users_file);
   if (auto loaded = users.Load(); !loaded) Exit(1, loaded.error().message());
@@ -156,8 +157,8 @@ void RunWeb(const WebArgs& args, const GlobalOptions& global) {
   {
     SignalStopper stopper(server);
     std::cout << "moat web: serving " << server.url() << " (quarantine "
-              << settings->quarantine_directory << ", releases to " << settings->forward_to
-              << ")" << std::endl;
+              << settings->quarantine_directory << ", releases to " << settings->forward_to << ")"
+              << std::endl;
     spdlog::info("moat web: serving {} for the quarantine in {}", server.url(),
                  settings->quarantine_directory);
     server.Run();

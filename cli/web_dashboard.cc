@@ -32,12 +32,9 @@ nlohmann::json Series(q::QuarantineIndex& index, q::TimePoint end, int hours,
     series[name][static_cast<size_t>(hour)] = cell.count;
     totals[name] = totals[name].get<uint64_t>() + cell.count;
   }
-  return {{"start", q::FormatUtc(start)},
-          {"start_us", q::ToUnixMicros(start)},
-          {"bucket_seconds", 3600},
-          {"buckets", hours},
-          {"series", std::move(series)},
-          {"totals", std::move(totals)}};
+  return {{"start", q::FormatUtc(start)}, {"start_us", q::ToUnixMicros(start)},
+          {"bucket_seconds", 3600},       {"buckets", hours},
+          {"series", std::move(series)},  {"totals", std::move(totals)}};
 }
 
 uint64_t CountFiles(const fs::path& directory) {
@@ -73,8 +70,8 @@ nlohmann::json Queues(const std::string& directory) {
 
 bool IsSignatureDatabase(const fs::path& path) {
   static const std::set<std::string, std::less<>> kExtensions = {
-      ".cvd", ".cld", ".cud", ".hdb", ".hsb", ".hdu", ".hsu", ".mdb", ".msb", ".mdu",
-      ".msu", ".ndb", ".ndu", ".ldb", ".ldu", ".cdb", ".idb", ".fp",  ".sfp", ".ign",
+      ".cvd",  ".cld", ".cud", ".hdb", ".hsb", ".hdu", ".hsu",  ".mdb", ".msb", ".mdu",
+      ".msu",  ".ndb", ".ndu", ".ldb", ".ldu", ".cdb", ".idb",  ".fp",  ".sfp", ".ign",
       ".ign2", ".ftm", ".pdb", ".gdb", ".wdb", ".yar", ".yara", ".cbc", ".crb", ".info"};
   return kExtensions.contains(path.extension().string());
 }

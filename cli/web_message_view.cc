@@ -62,8 +62,8 @@ nlohmann::json BodyTexts(const scanners::ContentTree& tree) {
     std::string_view text = html ? std::string_view(rendered) : utf8;
     text = CutUtf8(text, std::min(kMaxPartText, budget), truncated);
     budget -= text.size();
-    std::string_view source = html ? CutUtf8(utf8, std::min(kMaxPartText, budget), truncated)
-                                   : std::string_view();
+    std::string_view source =
+        html ? CutUtf8(utf8, std::min(kMaxPartText, budget), truncated) : std::string_view();
     budget -= source.size();
     body.push_back({{"path", ToValidUtf8(node.path)},
                     {"content_type", ToValidUtf8(part->content_type)},

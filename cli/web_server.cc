@@ -24,8 +24,7 @@ constexpr const char* kIdPattern = R"(([0-9a-zA-Z._-]{1,64}))";
 
 void SendJson(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
-  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                       kJson);
+  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
 }
 
 void Send(httplib::Response& response, const ApiReply& reply) {
@@ -57,8 +56,8 @@ int JsonDepth(std::string_view text) {
 }
 
 // The JSON body, or an error already sent (415 not JSON, 400 malformed).
-std::optional<nlohmann::json> JsonBody(const httplib::Request& request,
-                                       httplib::Response& response, bool allow_empty) {
+std::optional<nlohmann::json> JsonBody(const httplib::Request& request, httplib::Response& response,
+                                       bool allow_empty) {
   if (request.body.empty() && allow_empty) return nlohmann::json();
   std::string type = request.get_header_value("Content-Type");
   if (!type.starts_with("application/json")) {
@@ -101,8 +100,8 @@ struct WebServer::Caller {
   WebActor actor() const { return {session.user, session.role}; }
 };
 
-WebServer::WebServer(WebServerOptions options, q::QuarantineStore& store,
-                     q::MessageSender& sender, WebUserDirectory& users)
+WebServer::WebServer(WebServerOptions options, q::QuarantineStore& store, q::MessageSender& sender,
+                     WebUserDirectory& users)
     : options_(std::move(options)),
       api_(store, sender, options_.clock),
       users_(users),
@@ -193,7 +192,8 @@ bool WebServer::CheckOrigin(const httplib::Request& request, httplib::Response& 
 bool WebServer::CheckCsrf(const httplib::Request& request, httplib::Response& response,
                           const Caller& caller) const {
   std::string token = request.get_header_value("X-CSRF-Token");
-  if (token.empty() && request.has_param("csrf_token")) token = request.get_param_value("csrf_token");
+  if (token.empty() && request.has_param("csrf_token"))
+    token = request.get_param_value("csrf_token");
   if (token.empty()) {
     SendJson(response, 403, {{"error", "missing CSRF token"}});
     return false;
@@ -231,15 +231,15 @@ void WebServer::Post(const std::string& pattern, ApiHandler handler) {
 }
 
 void WebServer::Page(const std::string& path, const std::string& asset, bool needs_session) {
-  server_->Get(path, [this, asset, needs_session](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    bool logged_in = Authenticate(req).has_value();
-    if (needs_session && !logged_in) return res.set_redirect("/login", 303);
-    if (!needs_session && logged_in) return res.set_redirect("/", 303);
-    auto page = FindWebAsset(asset);
-    if (!page) return SendJson(res, 500, {{"error", "page missing from the build"}});
-    res.set_content(std::string(page->data), std::string(page->content_type).c_str());
-  });
+  server_->Get(path,
+               [this, asset, needs_session](const httplib::Request& req, httplib::Response& res) {
+                 bool logged_in = Authenticate(req).has_value();
+                 if (needs_session && !logged_in) return res.set_redirect("/login", 303);
+                 if (!needs_session && logged_in) return res.set_redirect("/", 303);
+                 auto page = FindWebAsset(asset);
+                 if (!page) return SendJson(res, 500, {{"error", "page missing from the build"}});
+                 res.set_content(std::string(page->data), std::string(page->content_type).c_str());
+               });
 }
 
 void WebServer::Login(const httplib::Request& req, httplib::Response& res) {
@@ -260,10 +260,11 @@ void WebServer::Login(const httplib::Request& req, httplib::Response& res) {
   const std::string& address = req.remote_addr;
   if (auto wait = limiter_.Check(address, user)) {
     res.set_header("Retry-After", std::to_string(wait->count()));
-    spdlog::warn("moat web: login of '{}' from {} refused: too many failures",
-                 q::ToValidUtf8(user), address);
-    return SendJson(res, 429, {{"error", fmt::format("too many failed logins; try again in {} s",
-                                                     wait->count())}});
+    spdlog::warn("moat web: login of '{}' from {} refused: too many failures", q::ToValidUtf8(user),
+                 address);
+    return SendJson(
+        res, 429,
+        {{"error", fmt::format("too many failed logins; try again in {} s", wait->count())}});
   }
   auto known = users_.Find(user);
   bool ok = false;
@@ -304,19 +305,18 @@ void WebServer::AddRoutes() {
   Page("/message", "message.html", true);
   Page("/dashboard", "dashboard.html", true);
   Page("/login", "login.html", false);
-  server_->Get(R"(/static/([A-Za-z0-9_.-]+))", [](const httplib::Request& req,
-                                                   httplib::Response& res) {
-    auto asset = FindWebAsset(req.matches[1].str());
-    if (!asset || asset->name.ends_with(".html")) {
-      res.status = 404;
-      return res.set_content("not found\n", "text/plain; charset=utf-8");
-    }
-    res.set_content(std::string(asset->data), std::string(asset->content_type).c_str());
-  });
+  server_->Get(
+      R"(/static/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
+        auto asset = FindWebAsset(req.matches[1].str());
+        if (!asset || asset->name.ends_with(".html")) {
+          res.status = 404;
+          return res.set_content("not found\n", "text/plain; charset=utf-8");
+        }
+        res.set_content(std::string(asset->data), std::string(asset->content_type).c_str());
+      });
 
-  server_->Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
-    Login(req, res);
-  });
+  server_->Post("/api/login",
+                [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
   Post("/api/logout", [this](const httplib::Request&, httplib::Response& res, const Caller& c) {
     sessions_.Remove(c.token);
     res.set_header("Set-Cookie", SessionCookie("", true));
@@ -336,11 +336,11 @@ void WebServer::AddRoutes() {
 
   Get("/api/quarantine", [this](const httplib::Request& req, httplib::Response& res,
                                 const Caller&) { Send(res, api_.List(req.params)); });
-  Post("/api/quarantine/bulk", [this](const httplib::Request& req, httplib::Response& res,
-                                      const Caller& c) {
-    auto body = JsonBody(req, res, false);
-    if (body) Send(res, api_.Bulk(c.actor(), *body));
-  });
+  Post("/api/quarantine/bulk",
+       [this](const httplib::Request& req, httplib::Response& res, const Caller& c) {
+         auto body = JsonBody(req, res, false);
+         if (body) Send(res, api_.Bulk(c.actor(), *body));
+       });
   std::string item = std::string("/api/quarantine/") + kIdPattern;
   Get(item, [this](const httplib::Request& req, httplib::Response& res, const Caller& c) {
     Send(res, api_.Show(c.actor(), req.matches[1].str()));
@@ -349,15 +349,15 @@ void WebServer::AddRoutes() {
     spdlog::info("moat web: {} downloaded {}", c.session.user, req.matches[1].str());
     SendRaw(req.matches[1].str(), res);
   });
-  Post(item + "/release", [this](const httplib::Request& req, httplib::Response& res,
-                                 const Caller& c) {
-    auto body = JsonBody(req, res, true);
-    if (body) Send(res, api_.Release(c.actor(), req.matches[1].str(), *body));
-  });
-  Post(item + "/delete", [this](const httplib::Request& req, httplib::Response& res,
-                                const Caller& c) {
-    Send(res, api_.Delete(c.actor(), req.matches[1].str()));
-  });
+  Post(item + "/release",
+       [this](const httplib::Request& req, httplib::Response& res, const Caller& c) {
+         auto body = JsonBody(req, res, true);
+         if (body) Send(res, api_.Release(c.actor(), req.matches[1].str(), *body));
+       });
+  Post(item + "/delete",
+       [this](const httplib::Request& req, httplib::Response& res, const Caller& c) {
+         Send(res, api_.Delete(c.actor(), req.matches[1].str()));
+       });
 
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

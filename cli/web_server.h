@@ -54,7 +54,7 @@ namespace moat::cli {
 
 struct WebServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8025;  // 0: any free port (port() tells which)
+  int port = 8025;            // 0: any free port (port() tells which)
   std::string tls_cert_file;  // both set: HTTPS
   std::string tls_key_file;
   SessionOptions sessions;

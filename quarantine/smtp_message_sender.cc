@@ -82,8 +82,8 @@ core::Result<SendOutcome> SmtpMessageSender::Send(std::string_view envelope_send
   asio::io_context io;
   Conversation conversation;
   asio::co_spawn(io,
-                 Converse(io.get_executor(), std::move(client_options), options_.peer,
-                          &transaction, &conversation),
+                 Converse(io.get_executor(), std::move(client_options), options_.peer, &transaction,
+                          &conversation),
                  asio::detached);
   io.run();
 

@@ -34,7 +34,7 @@
 namespace moat::quarantine {
 
 struct SmtpSenderOptions {
-  core::SmtpEndpoint peer;            // the return listener: "127.0.0.1:10025" parsed
+  core::SmtpEndpoint peer;  // the return listener: "127.0.0.1:10025" parsed
   std::string helo_name = "localhost";
   std::chrono::milliseconds connect_timeout{30'000};
   std::chrono::milliseconds reply_timeout{300'000};  // each reply, and each write of the message

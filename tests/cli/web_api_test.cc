@@ -2,6 +2,8 @@
 // filters and pages, the message view (headers, MIME/archive tree with detected types, text of
 // the body), the decision trace, release/delete with roles and history, bulk actions, bad input,
 // and the dashboard's numbers.
+#include "cli/web_api.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <utime.h>
@@ -10,7 +12,6 @@
 #include <fstream>
 #include <mutex>
 
-#include "cli/web_api.h"
 #include "cli/web_dashboard.h"
 #include "cli/web_message_view.h"
 #include "quarantine/quarantine_store.h"
@@ -35,7 +36,8 @@ class RecordingSender : public q::MessageSender {
                                     std::span<const std::string> recipients,
                                     std::string_view message) override {
     std::lock_guard lock(mutex_);
-    sent.push_back({std::string(envelope_sender), {recipients.begin(), recipients.end()},
+    sent.push_back({std::string(envelope_sender),
+                    {recipients.begin(), recipients.end()},
                     std::string(message)});
     q::SendOutcome outcome;
     for (const std::string& r : recipients) {
@@ -195,7 +197,7 @@ TEST_F(WebApiTest, ShowsHeadersTreeTraceAndBodyText) {
   }
   EXPECT_TRUE(saw_zip && saw_member) << view["parts"].dump(2);
   ASSERT_EQ(view["body"].size(), 1u);
-  EXPECT_EQ(view["body"][0]["text"], "Please find the invoice attached.\r\n");
+  EXPECT_EQ(view["body"][0]["text"], "Please find the invoice attached.");
 }
 
 TEST_F(WebApiTest, HostileContentIsKeptAsTextAndHtmlIsOnlyRenderedToText) {
@@ -205,7 +207,8 @@ TEST_F(WebApiTest, HostileContentIsKeptAsTextAndHtmlIsOnlyRenderedToText) {
   EXPECT_EQ(body["subject"], webtest::kHostileSubject);
   const nlohmann::json& view = body["view"];
   bool saw_name = false;
-  for (const auto& part : view["parts"]) saw_name = saw_name || part["name"] == webtest::kHostileFileName;
+  for (const auto& part : view["parts"])
+    saw_name = saw_name || part["name"] == webtest::kHostileFileName;
   EXPECT_TRUE(saw_name);
   std::string plain, html_text, html_source;
   for (const auto& part : view["body"]) {
@@ -278,10 +281,10 @@ TEST_F(WebApiTest, UnknownMalformedAndBadRequests) {
   EXPECT_EQ(malformed.status, 400);
   EXPECT_NE(malformed.body["error"].get<std::string>().find("not a quarantine ID"),
             std::string::npos);
-  for (const nlohmann::json& bad : {nlohmann::json({{"to", "not an address"}}),
-                                    nlohmann::json({{"to", "a@b>\r\nRCPT TO:<c@d"}}),
-                                    nlohmann::json({{"to", 5}}), nlohmann::json({{"force", "yes"}}),
-                                    nlohmann::json::array()}) {
+  for (const nlohmann::json& bad :
+       {nlohmann::json({{"to", "not an address"}}),
+        nlohmann::json({{"to", "a@b>\r\nRCPT TO:<c@d"}}), nlohmann::json({{"to", 5}}),
+        nlohmann::json({{"force", "yes"}}), nlohmann::json::array()}) {
     EXPECT_EQ(api_->Release(admin_, spam_[0], bad).status, 400) << bad.dump();
   }
   EXPECT_TRUE(sender_.sent.empty());
@@ -307,7 +310,8 @@ TEST_F(WebApiTest, DeleteThenShowHistoryAndRaw) {
 
 TEST_F(WebApiTest, BulkActionsReportEachEntry) {
   ApiReply release = api_->Bulk(
-      reviewer_, {{"action", "release"}, {"ids", {spam_[3], virus_, "20261121-080757.123456-9f3ac2e17b4d"}}});
+      reviewer_,
+      {{"action", "release"}, {"ids", {spam_[3], virus_, "20261121-080757.123456-9f3ac2e17b4d"}}});
   ASSERT_EQ(release.status, 200) << release.body.dump();
   EXPECT_EQ(release.body["ok"], 1);
   EXPECT_EQ(release.body["failed"], 2);
@@ -320,7 +324,8 @@ TEST_F(WebApiTest, BulkActionsReportEachEntry) {
   EXPECT_EQ(List({}).body["total"], 12);
 
   EXPECT_EQ(api_->Bulk(admin_, {{"action", "purge"}, {"ids", {spam_[6]}}}).status, 400);
-  EXPECT_EQ(api_->Bulk(admin_, {{"action", "delete"}, {"ids", nlohmann::json::array()}}).status, 400);
+  EXPECT_EQ(api_->Bulk(admin_, {{"action", "delete"}, {"ids", nlohmann::json::array()}}).status,
+            400);
   EXPECT_EQ(api_->Bulk(admin_, {{"action", "delete"}, {"ids", {1, 2}}}).status, 400);
   nlohmann::json many = nlohmann::json::array();
   for (size_t i = 0; i <= kMaxBulkIds; ++i) many.push_back(spam_[6]);
@@ -348,9 +353,12 @@ TEST_F(WebApiTest, DashboardCountsPerHourQueuesAndClamavAge) {
   EXPECT_EQ(d["day"]["start"], "2026-11-20T11:00:00Z");  // 24 whole hours up to 11:00 today
   // Spam every 4 h from 50 h ago (08:30 two days ago), 5 of them in the last 24 h, and the
   // hostile spam.
-  uint64_t day_spam = d["day"]["totals"]["SPAM"].get<uint64_t>() + d["day"]["totals"]["SPAMMY"].get<uint64_t>();
+  uint64_t day_spam =
+      d["day"]["totals"]["SPAM"].get<uint64_t>() + d["day"]["totals"]["SPAMMY"].get<uint64_t>();
   EXPECT_EQ(day_spam, 6u);
-  EXPECT_EQ(d["week"]["totals"]["SPAM"].get<uint64_t>() + d["week"]["totals"]["SPAMMY"].get<uint64_t>(), 13u);
+  EXPECT_EQ(
+      d["week"]["totals"]["SPAM"].get<uint64_t>() + d["week"]["totals"]["SPAMMY"].get<uint64_t>(),
+      13u);
   // The virus (09:00) and the hostile spam (10:00) sit in the last two buckets.
   EXPECT_EQ(d["day"]["series"]["VIRUS"][22], 1);
   EXPECT_EQ(d["day"]["series"]["SPAM"][23], 1);
@@ -375,13 +383,15 @@ TEST(WebMessageViewTest, CutsLongTextAndSurvivesGarbage) {
   EXPECT_EQ((*view)["body"][0]["truncated"], true);
 
   // A multi-byte character at the cut is not split.
-  std::string euro = "Subject: euro\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + std::string(kMaxPartText - 1, 'a') + "\xe2\x82\xac";
+  std::string euro = "Subject: euro\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+                     std::string(kMaxPartText - 1, 'a') + "\xe2\x82\xac";
   auto cut = BuildMessageView(euro);
   ASSERT_TRUE(cut);
   EXPECT_EQ((*cut)["body"][0]["text"].get<std::string>().size(), kMaxPartText - 1);
 
-  for (std::string garbage : {std::string(), std::string("\0\0\xff\xfe", 4), std::string("no header"),
-                              std::string("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x")}) {
+  for (std::string garbage :
+       {std::string(), std::string("\0\0\xff\xfe", 4), std::string("no header"),
+        std::string("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x")}) {
     auto v = BuildMessageView(garbage);
     ASSERT_TRUE(v);
     EXPECT_NO_THROW(v->dump());

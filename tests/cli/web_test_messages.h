@@ -57,7 +57,8 @@ inline std::string FromBase64(std::string_view in) {
 // The EICAR test file, kept encoded so no file in the tree is itself "infected".
 inline std::string Eicar() {
   return FromBase64(
-      "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=");
+      "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo"
+      "=");
 }
 
 inline uint32_t Crc32(std::string_view data) {
@@ -132,14 +133,15 @@ inline q::EntryMetadata VirusMetadata() {
   q::EntryMetadata m;
   m.content_class = q::ContentClass::kVirus;
   m.reason = "Eicar-Test-Signature in 2/invoice.zip/eicar.com";
-  m.trace_json = R"({"verdict":"VIRUS","score":0,"policy_bank":"inbound",)"
-                 R"("parts":[{"path":"2/invoice.zip/eicar.com","name":"eicar.com"}],)"
-                 R"("findings":[{"stage":"clamav","name":"Eicar-Test-Signature","class":"VIRUS",)"
-                 R"("score":0,"part":"2/invoice.zip/eicar.com","detail":"ClamAV found Eicar-Test-Signature"},)"
-                 R"({"stage":"banned","name":"exe-in-zip","class":"BANNED","score":0,)"
-                 R"("part":"2/invoice.zip/eicar.com","detail":"banned rule exe-in-zip matched eicar.com"}],)"
-                 R"("dkim":[{"domain":"invoices.example","selector":"s2026","algorithm":"rsa-sha256",)"
-                 R"("result":"none"}]})";
+  m.trace_json =
+      R"({"verdict":"VIRUS","score":0,"policy_bank":"inbound",)"
+      R"("parts":[{"path":"2/invoice.zip/eicar.com","name":"eicar.com"}],)"
+      R"("findings":[{"stage":"clamav","name":"Eicar-Test-Signature","class":"VIRUS",)"
+      R"("score":0,"part":"2/invoice.zip/eicar.com","detail":"ClamAV found Eicar-Test-Signature"},)"
+      R"({"stage":"banned","name":"exe-in-zip","class":"BANNED","score":0,)"
+      R"("part":"2/invoice.zip/eicar.com","detail":"banned rule exe-in-zip matched eicar.com"}],)"
+      R"("dkim":[{"domain":"invoices.example","selector":"s2026","algorithm":"rsa-sha256",)"
+      R"("result":"none"}]})";
   m.envelope_sender = "billing@invoices.example";
   m.recipients = {"alice@corp.example"};
   m.client_address = "192.0.2.25";
@@ -153,9 +155,12 @@ inline constexpr const char* kHostileSubject =
 inline constexpr const char* kHostileFileName = "<img src=x onerror=window.__moatPwned=3>.html";
 
 inline std::string HostileMessage() {
-  return std::string("From: \"<b onmouseover=window.__moatPwned=6>Eve</b>\" <eve@evil.example>\r\n") +
+  return std::string(
+             "From: \"<b onmouseover=window.__moatPwned=6>Eve</b>\" <eve@evil.example>\r\n") +
          "To: bob@corp.example\r\n"
-         "Subject: " + kHostileSubject + "\r\n"
+         "Subject: " +
+         kHostileSubject +
+         "\r\n"
          "Message-ID: <hostile-1@evil.example>\r\n"
          "X-Evil: <svg onload=window.__moatPwned=7>\r\n"
          "MIME-Version: 1.0\r\n"
@@ -176,8 +181,12 @@ inline std::string HostileMessage() {
          "<p>Bold offer inside HTML</p></body></html>\r\n"
          "--h2--\r\n"
          "--h1\r\n"
-         "Content-Type: text/html; name=\"" + kHostileFileName + "\"\r\n"
-         "Content-Disposition: attachment; filename=\"" + kHostileFileName + "\"\r\n"
+         "Content-Type: text/html; name=\"" +
+         kHostileFileName +
+         "\"\r\n"
+         "Content-Disposition: attachment; filename=\"" +
+         kHostileFileName +
+         "\"\r\n"
          "\r\n"
          "<iframe src=\"javascript:window.__moatPwned=9\"></iframe>\r\n"
          "--h1--\r\n";
@@ -200,12 +209,18 @@ inline q::EntryMetadata HostileMetadata() {
 }
 
 inline std::string SpamMessage(int n) {
-  return "From: Offers <offers" + std::to_string(n) + "@spam.example>\r\n"
+  return "From: Offers <offers" + std::to_string(n) +
+         "@spam.example>\r\n"
          "To: carol@corp.example\r\n"
-         "Subject: Cheap watches " + std::to_string(n) + "\r\n"
-         "Message-ID: <spam-" + std::to_string(n) + "@spam.example>\r\n"
+         "Subject: Cheap watches " +
+         std::to_string(n) +
          "\r\n"
-         "Buy now, offer " + std::to_string(n) + ".\r\n";
+         "Message-ID: <spam-" +
+         std::to_string(n) +
+         "@spam.example>\r\n"
+         "\r\n"
+         "Buy now, offer " +
+         std::to_string(n) + ".\r\n";
 }
 
 inline q::EntryMetadata SpamMetadata(int n) {

@@ -208,9 +208,10 @@ TEST_F(WebApiIntegrationTest, ReviewerCannotReleaseVirusAdminReleaseArrivesAtThe
   EXPECT_EQ(refused->status, 403);
   EXPECT_NE(Json(refused)["error"].get<std::string>().find("reviewer cannot release VIRUS"),
             std::string::npos);
-  auto bulk = client_->Post("/api/quarantine/bulk", With(bob),
-                            nlohmann::json({{"action", "release"}, {"ids", {env_.virus_id()}}}).dump(),
-                            "application/json");
+  auto bulk =
+      client_->Post("/api/quarantine/bulk", With(bob),
+                    nlohmann::json({{"action", "release"}, {"ids", {env_.virus_id()}}}).dump(),
+                    "application/json");
   ASSERT_TRUE(bulk);
   EXPECT_EQ(Json(bulk)["results"][0]["status"], 403);
   EXPECT_TRUE(env_.sink().Messages().empty());
@@ -239,8 +240,8 @@ TEST_F(WebApiIntegrationTest, ReviewerCannotReleaseVirusAdminReleaseArrivesAtThe
 TEST_F(WebApiIntegrationTest, UnknownIdsAndBadRequests) {
   Login alice = LogIn("alice", webtest::kAdminPassword);
   const std::string unknown = "20261121-080757.123456-9f3ac2e17b4d";
-  for (const std::string& path : {"/api/quarantine/" + unknown,
-                                  "/api/quarantine/" + unknown + "/raw"}) {
+  for (const std::string& path :
+       {"/api/quarantine/" + unknown, "/api/quarantine/" + unknown + "/raw"}) {
     auto res = client_->Get(path, With(alice, false));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 404) << path;
@@ -256,12 +257,12 @@ TEST_F(WebApiIntegrationTest, UnknownIdsAndBadRequests) {
   auto traversal = client_->Get("/api/quarantine/..%2f..%2fetc%2fpasswd", With(alice, false));
   ASSERT_TRUE(traversal);
   EXPECT_GE(traversal->status, 400);
-  auto bad_json = client_->Post("/api/quarantine/" + env_.spam_ids()[0] + "/release",
-                                With(alice), "{\"to\": [", "application/json");
+  auto bad_json = client_->Post("/api/quarantine/" + env_.spam_ids()[0] + "/release", With(alice),
+                                "{\"to\": [", "application/json");
   ASSERT_TRUE(bad_json);
   EXPECT_EQ(bad_json->status, 400);
-  auto deep = client_->Post("/api/quarantine/bulk", With(alice), std::string(10000, '[') +
-                            std::string(10000, ']'), "application/json");
+  auto deep = client_->Post("/api/quarantine/bulk", With(alice),
+                            std::string(10000, '[') + std::string(10000, ']'), "application/json");
   ASSERT_TRUE(deep);
   EXPECT_EQ(deep->status, 400);
   auto huge = client_->Post("/api/quarantine/bulk", With(alice), std::string(2 << 20, ' '),
@@ -332,8 +333,8 @@ TEST(WebCommandTest, ServesHttpsWithSecureCookies) {
   WebReviewEnv env;
   std::string cert = env.dir().Path("cert.pem"), key = env.dir().Path("key.pem");
   auto made = moat::testing::RunCommand(
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-       "-nodes", "-subj", "/CN=127.0.0.1", "-days", "2", "-keyout", key, "-out", cert});
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-subj", "/CN=127.0.0.1", "-days", "2", "-keyout", key, "-out", cert});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   ASSERT_TRUE(env.StartWeb({"--tls-cert", cert, "--tls-key", key})) << env.web().Stderr();
   httplib::SSLClient client("127.0.0.1", env.port());

@@ -49,12 +49,27 @@ TEST(WebBrowserTest, ReviewReleaseAndHostileContentInChromium) {
   std::filesystem::create_directories(artifacts);
 
   auto run = moat::testing::RunCommand(
-      {moat::testing::kSystemPython, "-I",
-       moat::testing::SourcePath("tests/integration/web_browser_driver.py"), "--url",
-       "http://127.0.0.1:" + std::to_string(env.port()) + "/", "--admin", "alice",
-       "--admin-password", webtest::kAdminPassword, "--reviewer", "bob", "--reviewer-password",
-       webtest::kReviewerPassword, "--virus-id", env.virus_id(), "--hostile-id", env.hostile_id(),
-       "--sink-dir", env.sink().dump_directory(), "--artifacts", artifacts},
+      {moat::testing::kSystemPython,
+       "-I",
+       moat::testing::SourcePath("tests/integration/web_browser_driver.py"),
+       "--url",
+       "http://127.0.0.1:" + std::to_string(env.port()) + "/",
+       "--admin",
+       "alice",
+       "--admin-password",
+       webtest::kAdminPassword,
+       "--reviewer",
+       "bob",
+       "--reviewer-password",
+       webtest::kReviewerPassword,
+       "--virus-id",
+       env.virus_id(),
+       "--hostile-id",
+       env.hostile_id(),
+       "--sink-dir",
+       env.sink().dump_directory(),
+       "--artifacts",
+       artifacts},
       {.timeout = 240s, .cwd = artifacts});
   EXPECT_EQ(run.exit_code, 0) << "driver stdout:\n"
                               << run.out << "\ndriver stderr:\n"

@@ -75,7 +75,8 @@ class WebReviewEnv {
                        "\nforward_to = 127.0.0.1:" + std::to_string(sink_.port()) +
                        "\nforward_helo_name = web-test.example"
                        "\nweb_users_file = web_users"
-                       "\nclamav_database_directory = " + dir_.Path("clamav") + "\n");
+                       "\nclamav_database_directory = " +
+                       dir_.Path("clamav") + "\n");
     dir_.WriteFile("conf/main.cf", "queue_directory = " + dir_.Path("queue") + "\n");
     dir_.WriteFile("clamav/daily.cld", "signatures");
     dir_.WriteFile("queue/deferred/1/ABCDEF", "queued");
@@ -86,8 +87,9 @@ class WebReviewEnv {
   // Starts `moat -c conf web --listen 127.0.0.1:PORT [extra...]`; false when it does not listen.
   bool StartWeb(std::vector<std::string> extra = {}) {
     port_ = moat::testing::FreeTcpPort();
-    std::vector<std::string> argv = {moat::testing::BinaryPath("moat"), "-c", conf_, "web",
-                                     "--listen", "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> argv = {
+        moat::testing::BinaryPath("moat"),   "-c", conf_, "web", "--listen",
+        "127.0.0.1:" + std::to_string(port_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     web_ = std::make_unique<moat::testing::Subprocess>(argv, dir_.path());
     return moat::testing::WaitForTcpPort(port_);
