@@ -41,5 +41,7 @@ void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterPasswdCommand(CLI::App& app, const GlobalOptions& global);
 // `moat scan FILE [--json] [--originating|--bank NAME]` (cli/scan_command.cc).
 void RegisterScanCommand(CLI::App& app, const GlobalOptions& global);
+// `moat web`: the quarantine review in a browser (cli/web_command.cc).
+void RegisterWebCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterRulesCommand(app, global);
   moat::cli::RegisterPasswdCommand(app, global);
   moat::cli::RegisterScanCommand(app, global);
+  moat::cli::RegisterWebCommand(app, global);
 
   try {
     app.parse(argc, argv);

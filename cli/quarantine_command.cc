@@ -13,10 +13,9 @@
 // "2026-11-20T08:00:00Z"). Text filters match substrings, case-insensitively. Every action is
 // recorded in the index as "cli:<user>" (the sudo user when run through sudo).
 //
-// The quarantine directory: --directory DIR, else -o quarantine_directory=DIR (relative to -c).
-// Reading filterd.cf's quarantine_directory comes with the configuration loader. Release needs the
-// SMTP client to the MTA's return listener, which has not landed: it fails with a clear message
-// after checking the entry, and records nothing.
+// The quarantine directory: --directory DIR, else filterd.cf's quarantine_directory in the -c
+// directory (with -o overrides; cli/quarantine_options.h). Release sends over SMTP to filterd.cf's
+// forward_to, the MTA's return listener (quarantine/smtp_message_sender.h).
 #include <pwd.h>
 #include <unistd.h>
 
@@ -29,9 +28,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/quarantine_options.h"
+#include "core/smtp_endpoint.h"
 #include "quarantine/entry_json.h"
 #include "quarantine/message_headers.h"
 #include "quarantine/quarantine_store.h"
+#include "quarantine/smtp_message_sender.h"
 
 namespace moat::cli {
 namespace {
@@ -94,46 +96,6 @@ std::string Pad(std::string_view text, size_t width) {
   return out;
 }
 
-// "30d", "12h", "90m", "45s", "2w" (Postfix time units); a unit is required.
-std::optional<q::Clock::duration> ParseDuration(std::string_view text) {
-  if (text.size() < 2) return std::nullopt;
-  char unit = text.back();
-  std::string number(text.substr(0, text.size() - 1));
-  if (number.find_first_not_of("0123456789") != std::string::npos || number.size() > 9) {
-    return std::nullopt;
-  }
-  int64_t value = std::stoll(number);
-  switch (unit) {
-    case 's':
-      return std::chrono::seconds(value);
-    case 'm':
-      return std::chrono::minutes(value);
-    case 'h':
-      return std::chrono::hours(value);
-    case 'd':
-      return std::chrono::hours(24 * value);
-    case 'w':
-      return std::chrono::hours(24 * 7 * value);
-    default:
-      return std::nullopt;
-  }
-}
-
-// A duration ago, or a UTC date ("2026-11-20") or date-time ("2026-11-20T08:00[:00][Z]", a space
-// instead of T also accepted).
-std::optional<q::TimePoint> ParseTime(std::string_view text, q::TimePoint now) {
-  if (auto ago = ParseDuration(text)) return now - *ago;
-  std::string s(text);
-  if (!s.empty() && s.back() == 'Z') s.pop_back();
-  std::replace(s.begin(), s.end(), 'T', ' ');
-  for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
-    struct tm tm {};
-    const char* end = ::strptime(s.c_str(), format, &tm);
-    if (end != nullptr && *end == '\0') return q::Clock::from_time_t(::timegm(&tm));
-  }
-  return std::nullopt;
-}
-
 std::string Actor() {
   if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0') {
     return std::string("cli:") + sudo;
@@ -147,26 +109,20 @@ std::string Actor() {
   return "cli:uid" + std::to_string(::geteuid());
 }
 
-std::string ResolveDirectory(const QuarantineArgs& args, const GlobalOptions& global) {
-  if (!args.directory.empty()) return args.directory;
-  std::string value;
-  for (const std::string& override : global.overrides) {
-    constexpr std::string_view kKey = "quarantine_directory=";
-    if (override.starts_with(kKey)) value = override.substr(kKey.size());
+QuarantineSettings Settings(const QuarantineArgs& args, const GlobalOptions& global) {
+  auto settings = LoadQuarantineSettings(global, args.directory);
+  if (!settings) {
+    if (settings.error().code() == ErrorCode::kNotFound) UsageError(settings.error().message());
+    std::cerr << "moat quarantine: " << settings.error().message() << "\n";
+    ExitWith(1);
   }
-  if (value.empty()) {
-    UsageError(
-        "no quarantine directory: pass --directory DIR or -o quarantine_directory=DIR "
-        "(filterd.cf is not read here yet)");
-  }
-  if (value.front() != '/') value = global.config_directory + "/" + value;
-  return value;
+  return std::move(*settings);
 }
 
 std::unique_ptr<q::QuarantineStore> OpenStore(const QuarantineArgs& args,
                                               const GlobalOptions& global) {
   q::StoreOptions options;
-  options.directory = ResolveDirectory(args, global);
+  options.directory = Settings(args, global).quarantine_directory;
   options.role = q::StoreRole::kReviewer;
   auto store = q::QuarantineStore::Open(options);
   if (!store) {
@@ -360,20 +316,15 @@ void RunShow(const QuarantineArgs& args, const GlobalOptions& global) {
   }
 }
 
-// Stands in for the SMTP client to the return listener until it lands (see the file comment).
-class UnavailableSender : public q::MessageSender {
- public:
-  core::Result<q::SendOutcome> Send(std::string_view, std::span<const std::string>,
-                                    std::string_view) override {
-    return core::Fail(ErrorCode::kTempFail,
-                      "release is not available yet: the SMTP client for reinjection through the "
-                      "MTA's return listener has not landed; nothing was sent or recorded");
-  }
-};
-
 void RunRelease(const QuarantineArgs& args, const GlobalOptions& global) {
+  QuarantineSettings settings = Settings(args, global);
+  auto peer = core::ParseSmtpEndpoint(settings.forward_to);
+  if (!peer) {
+    std::cerr << "moat quarantine release: forward_to: " << peer.error().message() << "\n";
+    ExitWith(1);
+  }
   auto store = OpenStore(args, global);
-  UnavailableSender sender;
+  q::SmtpMessageSender sender({.peer = *peer, .helo_name = settings.forward_helo_name});
   q::ReleaseRequest request{args.to, Actor(), args.force};
   auto released = store->Release(args.ids.at(0), request, sender);
   if (!released) {
@@ -403,7 +354,7 @@ void RunDelete(const QuarantineArgs& args, const GlobalOptions& global) {
 }
 
 void RunExpire(const QuarantineArgs& args, const GlobalOptions& global) {
-  auto older_than = ParseDuration(args.older_than);
+  auto older_than = ParseAge(args.older_than);
   if (!older_than) {
     UsageError("--older-than: a number with a unit (s, m, h, d, w), e.g. 30d; got '" +
                Printable(args.older_than) + "'");
@@ -431,7 +382,7 @@ void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global) {
       app.add_subcommand("quarantine", "Review held mail: list, show, release, delete, expire");
   quarantine->require_subcommand(1);
   quarantine->add_option("--directory", args->directory,
-                         "Quarantine directory (default: -o quarantine_directory=...)");
+                         "Quarantine directory (default: filterd.cf's quarantine_directory)");
 
   CLI::App* list = quarantine->add_subcommand("list", "List held messages, newest first");
   list->add_option("--class", args->classes, "Content class (repeatable or comma-separated)")

@@ -18,6 +18,7 @@ MOAT_TEST_PACKAGES=(
   dnsmasq-base clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full
   gcab xz-utils bzip2 zstd libarchive-tools lz4
   python3-spf python3-dnspython publicsuffix
+  chromium chromium-driver python3-selenium
 )
 
 moat_missing_packages() {

@@ -173,6 +173,20 @@ constexpr ParameterSpec kAuthentication[] = {
             "Public suffix list for DMARC organisational domains"),
 };
 
+// The quarantine review in the browser (`moat web`, cli/web_command.cc).
+constexpr ParameterSpec kWebReview[] = {
+    s::Address("web_listen", "127.0.0.1:8025",
+               "host:port of `moat web`; an address other than loopback needs web_allow_remote "
+               "and TLS"),
+    s::Path("web_users_file", "",
+            "Users of `moat web`, one `name role hash` line each (role admin or reviewer; hash "
+            "as `moat passwd` writes it); empty: nobody can log in"),
+    s::Bool("web_allow_remote", "no", "Let `moat web` listen on an address other than loopback"),
+    s::Path("web_tls_cert_file", "", "PEM certificate (chain) of `moat web`; empty: plain HTTP"),
+    s::Path("web_tls_key_file", "", "PEM private key of web_tls_cert_file"),
+    s::Time("web_session_timeout", "30m", 'm', "Idle time after which a web login expires"),
+};
+
 // Settings that exist per policy bank as <bank>_<name>.
 constexpr std::string_view kPerBank[] = {
     "spam_tag_level",       "spam_tag2_level",         "spam_kill_level",
@@ -193,6 +207,7 @@ core::ParameterRegistry BuildRegistry() {
   add_all(kSpam);
   add_all(kPolicy);
   add_all(kAuthentication);
+  add_all(kWebReview);
   for (std::string_view bank : kPolicyBanks) {
     for (std::string_view name : kPerBank) {
       core::ParameterDefinition d = *registry.Find(name);

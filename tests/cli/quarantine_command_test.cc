@@ -1,8 +1,10 @@
 // quarantine_command_test.cc - `moat quarantine` through its real command-line parser, against a
 // quarantine written by the store: output, filters, JSON, exit statuses, and bad input.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -168,14 +170,66 @@ TEST_F(QuarantineCommandTest, UnknownIdIsAClearError) {
   EXPECT_NE(malformed.err.find("not a quarantine ID"), std::string::npos);
 }
 
-TEST_F(QuarantineCommandTest, ReleaseSaysItIsNotAvailableYetAndRecordsNothing) {
-  CommandRun run = Moat(Args({"release", ids_[0], "--to", "admin@example.com"}));
+TEST_F(QuarantineCommandTest, ReleaseThatCannotConnectRecordsNothing) {
+  GlobalOptions global;
+  global.config_directory = dir_.path();  // no filterd.cf there: forward_to from -o
+  const int port = testing::FreeTcpPort();
+  global.overrides = {"forward_to=127.0.0.1:" + std::to_string(port)};
+  CommandRun run = Moat(Args({"release", ids_[0], "--to", "admin@example.com"}), global);
   EXPECT_EQ(run.status, 1);
-  EXPECT_NE(run.err.find("not available yet"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("connect to 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << run.err;
   CommandRun show = Moat(Args({"show", ids_[0], "--json"}));
   nlohmann::json entry = nlohmann::json::parse(show.out);
   EXPECT_EQ(entry["state"], "held");
   EXPECT_TRUE(entry["history"].empty());
+}
+
+// Released through Postfix's smtp-sink standing in for the return listener; the settings come
+// from filterd.cf (quarantine_directory, forward_to) as the daemon reads them.
+TEST_F(QuarantineCommandTest, ReleaseArrivesAtTheReturnListener) {
+  if (!testing::HaveTool("smtp-sink")) GTEST_SKIP() << "Postfix's smtp-sink is missing";
+  testing::TempDir sink_dir;
+  ::chmod(sink_dir.path().c_str(), 0777);
+  const int port = testing::FreeTcpPort();
+  testing::Subprocess sink({"smtp-sink", "-u", "nobody", "-d", sink_dir.path() + "/%M.",
+                            "127.0.0.1:" + std::to_string(port), "8"},
+                           sink_dir.path());
+  ASSERT_TRUE(testing::WaitForTcpPort(port));
+  testing::TempDir conf;
+  conf.WriteFile("filterd.cf", "quarantine_directory = " + dir_.path() +
+                                   "\nforward_to = 127.0.0.1:" + std::to_string(port) + "\n");
+  GlobalOptions global;
+  global.config_directory = conf.path();
+  CommandRun run = Moat({"quarantine", "release", ids_[1], "--to", "admin@example.com"}, global);
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, "released " + ids_[1] + " to admin@example.com\n");
+  std::string dump;
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    for (const auto& file : std::filesystem::recursive_directory_iterator(sink_dir.path())) {
+      if (!file.is_regular_file() || file.path().filename().string().find('.') == 0) continue;
+      dump = testing::ReadTextFile(file.path());
+      if (dump.ends_with("\n\n") && dump.find("Body 1") != std::string::npos) return true;
+    }
+    return false;
+  }));
+  EXPECT_NE(dump.find("X-Quarantine-Released: id " + ids_[1]), std::string::npos) << dump;
+  EXPECT_NE(dump.find("by cli:"), std::string::npos) << dump;
+  CommandRun show = Moat({"quarantine", "show", ids_[1], "--json"}, global);
+  ASSERT_EQ(show.status, 0) << show.err;
+  nlohmann::json entry = nlohmann::json::parse(show.out);
+  EXPECT_EQ(entry["state"], "released");
+  EXPECT_EQ(entry["history"][0]["recipients"], nlohmann::json({"admin@example.com"}));
+}
+
+TEST_F(QuarantineCommandTest, BadFilterdCfIsAnErrorWithItsLine) {
+  testing::TempDir conf;
+  conf.WriteFile("filterd.cf", "quarantine_directory = " + dir_.path() + "\nforward_to = nowhere\n");
+  GlobalOptions global;
+  global.config_directory = conf.path();
+  CommandRun run = Moat({"quarantine", "list"}, global);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("filterd.cf:2"), std::string::npos) << run.err;
 }
 
 TEST_F(QuarantineCommandTest, DeleteAndExpire) {
