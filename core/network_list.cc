@@ -135,10 +135,10 @@ Result<MynetworksStyle> ParseMynetworksStyle(std::string_view value) {
 }
 
 std::string MynetworksFromStyle(MynetworksStyle style,
-                                const std::vector<InterfaceAddress>& interfaces) {
+                                const std::vector<InterfaceNetwork>& interfaces) {
   std::vector<std::string> seen;
   std::string result;
-  for (const InterfaceAddress& iface : interfaces) {
+  for (const InterfaceNetwork& iface : interfaces) {
     const IpAddress& a = iface.address;
     int prefix = a.bit_count();
     if (style == MynetworksStyle::kSubnet || (style == MynetworksStyle::kClass && !a.is_v4())) {
@@ -164,12 +164,12 @@ std::string MynetworksFromStyle(MynetworksStyle style,
   return result;
 }
 
-Result<std::vector<InterfaceAddress>> LocalInterfaces() {
+Result<std::vector<InterfaceNetwork>> LocalInterfaces() {
   struct ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) {
     return Fail(ErrorCode::kIo, "getifaddrs: {}", std::strerror(errno));
   }
-  std::vector<InterfaceAddress> out;
+  std::vector<InterfaceNetwork> out;
   for (struct ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
     if (ifa->ifa_addr == nullptr || ifa->ifa_netmask == nullptr) continue;
     if (ifa->ifa_addr->sa_family == AF_INET) {
@@ -177,14 +177,14 @@ Result<std::vector<InterfaceAddress>> LocalInterfaces() {
       std::memcpy(bytes, &reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr, 4);
       const auto* mask = reinterpret_cast<const uint8_t*>(
           &reinterpret_cast<sockaddr_in*>(ifa->ifa_netmask)->sin_addr);
-      out.push_back(InterfaceAddress{IpAddress::V4(bytes), PrefixFromMask(mask, 4)});
+      out.push_back(InterfaceNetwork{IpAddress::V4(bytes), PrefixFromMask(mask, 4)});
     } else if (ifa->ifa_addr->sa_family == AF_INET6) {
       uint8_t bytes[16];
       std::memcpy(bytes, &reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr, 16);
       if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) continue;  // link-local needs a scope
       const auto* mask = reinterpret_cast<const uint8_t*>(
           &reinterpret_cast<sockaddr_in6*>(ifa->ifa_netmask)->sin6_addr);
-      out.push_back(InterfaceAddress{IpAddress::V6(bytes), PrefixFromMask(mask, 16)});
+      out.push_back(InterfaceNetwork{IpAddress::V6(bytes), PrefixFromMask(mask, 16)});
     }
   }
   freeifaddrs(list);

@@ -39,7 +39,7 @@ namespace moat::core {
 
 enum class MynetworksStyle { kHost, kSubnet, kClass };
 
-struct InterfaceAddress {
+struct InterfaceNetwork {
   IpAddress address;
   int prefix_length;  // of the interface's netmask
 };
@@ -73,9 +73,9 @@ Result<MynetworksStyle> ParseMynetworksStyle(std::string_view value);
 
 // The mynetworks value Postfix computes for `style`, e.g. "127.0.0.0/8 [::1]/128 192.0.2.0/24".
 std::string MynetworksFromStyle(MynetworksStyle style,
-                                const std::vector<InterfaceAddress>& interfaces);
+                                const std::vector<InterfaceNetwork>& interfaces);
 
 // The addresses and netmasks of this machine's interfaces (getifaddrs), link-local IPv6 skipped.
-Result<std::vector<InterfaceAddress>> LocalInterfaces();
+Result<std::vector<InterfaceNetwork>> LocalInterfaces();
 
 }  // namespace moat::core

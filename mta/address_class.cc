@@ -6,7 +6,7 @@
 #include "core/config_value.h"
 #include "core/network_list.h"
 
-namespace moat::mta {
+namespace moat::mta::smtpd_rewrite {
 namespace {
 
 void LowerInPlace(std::string& s) {
@@ -307,4 +307,4 @@ std::string_view StripTrailingDot(std::string_view name) {
   return name;
 }
 
-}  // namespace moat::mta
+}  // namespace moat::mta::smtpd_rewrite

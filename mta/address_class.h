@@ -37,7 +37,9 @@
 #include "mta/domain_list.h"
 #include "mta/table_set.h"
 
-namespace moat::mta {
+// smtpd's view of trivial-rewrite lives in its own namespace: the queue manager's resolver
+// (mta/resolve_address.h) has classes of the same names. TODO: one resolver for both.
+namespace moat::mta::smtpd_rewrite {
 
 enum class AddressClass { kLocal, kAlias, kVirtual, kRelay, kDefault };
 std::string_view AddressClassName(AddressClass address_class);
@@ -114,4 +116,17 @@ bool IsValidHostLiteral(std::string_view text);
 // One trailing dot removed, unless the name ends in ".." or is ".".
 std::string_view StripTrailingDot(std::string_view name);
 
+}  // namespace moat::mta::smtpd_rewrite
+
+namespace moat::mta {
+using smtpd_rewrite::AddressClass;
+using smtpd_rewrite::AddressClassName;
+using smtpd_rewrite::ResolvedAddress;
+using smtpd_rewrite::AddressResolverSettings;
+using smtpd_rewrite::AddressResolver;
+using smtpd_rewrite::InternalizeAddress;
+using smtpd_rewrite::IsValidHostname;
+using smtpd_rewrite::IsValidHostAddress;
+using smtpd_rewrite::IsValidHostLiteral;
+using smtpd_rewrite::StripTrailingDot;
 }  // namespace moat::mta

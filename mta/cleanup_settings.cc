@@ -179,7 +179,7 @@ core::Status BuildInto(const core::Config& config, CleanupSettings& s) {
   }
   if (all) {
     if (auto local = core::LocalInterfaces()) {
-      for (const core::InterfaceAddress& i : *local) s.interface_addresses.push_back(i.address);
+      for (const core::InterfaceNetwork& i : *local) s.interface_addresses.push_back(i.address);
     }
     for (const char* loopback : {"127.0.0.1", "::1"}) {
       s.interface_addresses.push_back(*core::IpAddress::Parse(loopback));

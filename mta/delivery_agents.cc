@@ -24,7 +24,7 @@ asio::awaitable<DeliveryResult> DeliveryAgents::Deliver(Resolution route,
   DeliveryResult result;
   if (route.failure) {
     result = UniformResult(
-        request, route.failure->temporary ? RecipientStatus::kDeferred : RecipientStatus::kBounced,
+        request, route.failure->temporary ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced,
         route.failure->dsn, route.failure->reason);
   } else {
     switch (route.agent) {
@@ -35,18 +35,18 @@ asio::awaitable<DeliveryResult> DeliveryAgents::Deliver(Resolution route,
         break;
       }
       case DeliveryAgentKind::kError:
-        result = UniformResult(request, RecipientStatus::kBounced, route.error.dsn,
+        result = UniformResult(request, DeliveryStatus::kBounced, route.error.dsn,
                                route.error.text);
         break;
       case DeliveryAgentKind::kRetry:
-        result = UniformResult(request, RecipientStatus::kDeferred, route.error.dsn,
+        result = UniformResult(request, DeliveryStatus::kDeferred, route.error.dsn,
                                route.error.text);
         break;
       case DeliveryAgentKind::kDiscard:
-        result = UniformResult(request, RecipientStatus::kDelivered, "2.0.0", route.error.text);
+        result = UniformResult(request, DeliveryStatus::kDelivered, "2.0.0", route.error.text);
         break;
       case DeliveryAgentKind::kUnsupported:
-        result = UniformResult(request, RecipientStatus::kDeferred, "4.3.5",
+        result = UniformResult(request, DeliveryStatus::kDeferred, "4.3.5",
                                route.settings != nullptr ? route.settings->unsupported_reason
                                                          : "mail transport unavailable");
         break;
@@ -54,8 +54,8 @@ asio::awaitable<DeliveryResult> DeliveryAgents::Deliver(Resolution route,
   }
   if (soft_bounce_) {
     for (RecipientResult& r : result.recipients) {
-      if (r.status != RecipientStatus::kBounced) continue;
-      r.status = RecipientStatus::kDeferred;
+      if (r.status != DeliveryStatus::kBounced) continue;
+      r.status = DeliveryStatus::kDeferred;
       if (!r.dsn.empty() && r.dsn.front() == '5') r.dsn.front() = '4';
     }
   }

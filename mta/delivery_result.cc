@@ -28,25 +28,25 @@ std::string PrettyDelay(double seconds) {
 
 }  // namespace
 
-std::string_view RecipientStatusName(RecipientStatus status) {
+std::string_view DeliveryStatusName(DeliveryStatus status) {
   switch (status) {
-    case RecipientStatus::kDelivered:
+    case DeliveryStatus::kDelivered:
       return "sent";
-    case RecipientStatus::kDeferred:
+    case DeliveryStatus::kDeferred:
       return "deferred";
-    case RecipientStatus::kBounced:
+    case DeliveryStatus::kBounced:
       return "bounced";
   }
   return "deferred";
 }
 
-std::size_t DeliveryResult::Count(RecipientStatus status) const {
+std::size_t DeliveryResult::Count(DeliveryStatus status) const {
   std::size_t n = 0;
   for (const auto& r : recipients) n += r.status == status ? 1 : 0;
   return n;
 }
 
-DeliveryResult UniformResult(const DeliveryRequest& request, RecipientStatus status,
+DeliveryResult UniformResult(const DeliveryRequest& request, DeliveryStatus status,
                              std::string_view dsn, std::string_view reason) {
   DeliveryResult result;
   for (const DeliveryRecipient& r : request.recipients) {
@@ -76,7 +76,7 @@ std::string FormatDeliveryLog(std::string_view queue_id, const RecipientResult& 
                       PrettyDelay(split.in_queue_manager.count()),
                       PrettyDelay(result.setup_time.count()),
                       PrettyDelay(result.transfer_time.count()), recipient.dsn,
-                      RecipientStatusName(recipient.status), recipient.reason);
+                      DeliveryStatusName(recipient.status), recipient.reason);
   return line;
 }
 

@@ -47,14 +47,14 @@ struct DeliveryRequest {
   std::chrono::system_clock::time_point arrival;
 };
 
-enum class RecipientStatus { kDelivered, kDeferred, kBounced };
-std::string_view RecipientStatusName(RecipientStatus status);  // "sent", "deferred", "bounced"
+enum class DeliveryStatus { kDelivered, kDeferred, kBounced };
+std::string_view DeliveryStatusName(DeliveryStatus status);  // "sent", "deferred", "bounced"
 
 struct RecipientResult {
   std::uint32_t index = 0;
   std::string recipient;
   std::string original_recipient;  // ORCPT address, when given
-  RecipientStatus status = RecipientStatus::kDeferred;
+  DeliveryStatus status = DeliveryStatus::kDeferred;
   std::string dsn;     // "2.0.0", "4.4.1", "5.1.1"
   std::string reason;  // "250 2.0.0 Ok: queued as X", "host mx[192.0.2.1] said: 550 ..."
   std::string relay = "none";   // "mx.example.com[192.0.2.1]:25", "none"
@@ -76,11 +76,11 @@ struct DeliveryResult {
   std::chrono::duration<double> setup_time{0};
   std::chrono::duration<double> transfer_time{0};
 
-  std::size_t Count(RecipientStatus status) const;
+  std::size_t Count(DeliveryStatus status) const;
 };
 
 // The same result for every recipient of `request` (error/retry/discard, route failures).
-DeliveryResult UniformResult(const DeliveryRequest& request, RecipientStatus status,
+DeliveryResult UniformResult(const DeliveryRequest& request, DeliveryStatus status,
                              std::string_view dsn, std::string_view reason);
 
 struct DelaySplit {

@@ -233,7 +233,7 @@ asio::awaitable<DeliveryResult> SmtpDeliveryAgent::Deliver(Resolution route,
   DeliveryResult result;
   const SmtpAgentSettings* settings = Settings(route.transport);
   if (settings == nullptr || route.destinations.empty()) {
-    result = UniformResult(request, RecipientStatus::kDeferred, "4.3.5",
+    result = UniformResult(request, DeliveryStatus::kDeferred, "4.3.5",
                            fmt::format("transport {} is not an SMTP or LMTP transport with a "
                                        "destination",
                                        route.transport));
@@ -259,7 +259,7 @@ asio::awaitable<DeliveryResult> SmtpDeliveryAgent::Deliver(Resolution route,
                           : (attempt.permanent ? *attempt.permanent
                                                : HostLookupFailure{true, "4.4.1",
                                                                    "no route to destination"});
-    r.status = why.temporary ? RecipientStatus::kDeferred : RecipientStatus::kBounced;
+    r.status = why.temporary ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced;
     r.dsn = why.dsn;
     r.reason = why.reason;
   }
@@ -438,7 +438,7 @@ asio::awaitable<void> SmtpDeliveryAgent::DeliverBody(const Resolution& route,
           // (Postfix's smtp_site_fail() on the final server).
           for (std::size_t i : attempt.remaining) {
             RecipientResult& r = attempt.results[i];
-            r.status = RecipientStatus::kBounced;
+            r.status = DeliveryStatus::kBounced;
             r.dsn = dsn;
             r.reason = why;
             r.relay = session.relay;
@@ -497,7 +497,7 @@ asio::awaitable<bool> SmtpDeliveryAgent::Transact(SessionCache::Entry& session,
     // A broken connection gives every unanswered recipient the client's synthetic 421.
     bool synthetic = sent.connection_failed && reply.code() == 421;
     if (reply.positive()) {
-      r.status = RecipientStatus::kDelivered;
+      r.status = DeliveryStatus::kDelivered;
       r.dsn = reply.enhanced().empty() ? "2.0.0" : reply.enhanced();
       r.reason = reply.ToString();
       r.reply = reply;
@@ -522,7 +522,7 @@ asio::awaitable<bool> SmtpDeliveryAgent::Transact(SessionCache::Entry& session,
     std::string dsn = reply.enhanced().empty() ? (reply.permanent() ? "5.0.0" : "4.0.0")
                                                : reply.enhanced();
     if (reply.permanent()) {
-      r.status = RecipientStatus::kBounced;
+      r.status = DeliveryStatus::kBounced;
       r.dsn = dsn;
       r.reason = reason;
       r.reply = reply;
@@ -535,7 +535,7 @@ asio::awaitable<bool> SmtpDeliveryAgent::Transact(SessionCache::Entry& session,
       r.remote_host = session.remote_host;
     }
     if (final_server) {
-      r.status = RecipientStatus::kDeferred;
+      r.status = DeliveryStatus::kDeferred;
       r.dsn = dsn.front() == '4' ? dsn : "4" + dsn.substr(1);
       r.reason = reason;
       continue;

@@ -6,7 +6,7 @@
 #include "core/config_value.h"
 #include "core/table_file.h"
 
-namespace moat::mta {
+namespace moat::mta::smtpd_rewrite {
 namespace {
 
 constexpr int kMaxFileDepth = 8;
@@ -103,4 +103,4 @@ core::Result<bool> DomainList::Contains(std::string_view domain) const {
   return false;
 }
 
-}  // namespace moat::mta
+}  // namespace moat::mta::smtpd_rewrite

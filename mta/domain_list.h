@@ -29,7 +29,9 @@
 #include "core/lookup_table.h"
 #include "mta/table_set.h"
 
-namespace moat::mta {
+// smtpd's view of trivial-rewrite lives in its own namespace: the queue manager's resolver
+// (mta/resolve_address.h) has classes of the same names. TODO: one resolver for both.
+namespace moat::mta::smtpd_rewrite {
 
 class DomainList {
  public:
@@ -54,4 +56,8 @@ class DomainList {
   core::ParentDomainStyle style_ = core::ParentDomainStyle::kNone;
 };
 
+}  // namespace moat::mta::smtpd_rewrite
+
+namespace moat::mta {
+using smtpd_rewrite::DomainList;
 }  // namespace moat::mta

@@ -114,9 +114,9 @@ TEST(NetworkListTest, FilesIncludingThemselvesStop) {
 
 TEST(MynetworksStyleTest, ComputedFromInterfaceAddresses) {
   auto iface = [](const char* address, int prefix) {
-    return InterfaceAddress{*IpAddress::Parse(address), prefix};
+    return InterfaceNetwork{*IpAddress::Parse(address), prefix};
   };
-  const std::vector<InterfaceAddress> interfaces = {
+  const std::vector<InterfaceNetwork> interfaces = {
       iface("127.0.0.1", 8),    iface("192.168.23.5", 24), iface("172.16.5.4", 20),
       iface("10.20.30.40", 16), iface("::1", 128),         iface("2001:db8:1:2::5", 64),
   };

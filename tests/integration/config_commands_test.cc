@@ -1,6 +1,7 @@
 // config_commands_test.cc - the real build/bin/moat, moat-mta and moat-filterd on the shipped
 // conf/ and on configurations broken the way a new user breaks them; `moat config show`
 // compared with Postfix's own postconf.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -94,9 +95,6 @@ TEST(ShippedConfTest, ChecksCleanAndTheDaemonsLoadIt) {
   EXPECT_EQ(check.out, "");
   EXPECT_NE(check.err.find("0 errors, 0 warnings"), std::string::npos) << check.err;
   for (const char* daemon : {"moat-mta", "moat-filterd"}) {
-    CommandResult load = RunCommand({BinaryPath(daemon), "-c", SourcePath("conf")});
-    EXPECT_EQ(load.exit_code, 0) << daemon << ": " << load.err;
-    EXPECT_NE(load.err.find("not implemented yet"), std::string::npos) << load.err;
     CommandResult checked = RunCommand({BinaryPath(daemon), "-c", SourcePath("conf"), "--check"});
     EXPECT_EQ(checked.exit_code, 0) << daemon << ": " << checked.err;
     EXPECT_EQ(checked.err, "") << daemon;
@@ -124,9 +122,8 @@ TEST(BinariesTest, HelpAndVersionSayWhatTheyAre) {
   for (const char* daemon : {"moat-mta", "moat-filterd"}) {
     CommandResult help = RunCommand({BinaryPath(daemon), "--help"});
     EXPECT_EQ(help.exit_code, 0);
-    EXPECT_NE(help.out.find("Not yet implemented: loads the configuration and exits."),
-              std::string::npos)
-        << help.out;
+    EXPECT_EQ(help.out.rfind(std::string(daemon) + " - ", 0), 0u) << help.out;
+    EXPECT_NE(help.out.find("--check"), std::string::npos) << help.out;
     CommandResult version = RunCommand({BinaryPath(daemon), "--version"});
     EXPECT_EQ(version.exit_code, 0);
     EXPECT_EQ(Lines(version.out), std::vector<std::string>{std::string(daemon) + " 0.1.0"});
@@ -261,7 +258,11 @@ TEST_F(ConfigCommandsTest, UnsupportedPostfixParameterIsOnlyAWarning) {
                 Path("main.cf"), line)});
   CommandResult d = Daemon("moat-mta", {"--check"});
   EXPECT_EQ(d.exit_code, 0);
-  EXPECT_EQ(Lines(d.err), Lines(r.out));
+  // The daemon reports at least what check-config reports (it may add warnings of its own
+  // listeners, such as AUTH offered without password maps).
+  for (const std::string& line : Lines(r.out)) {
+    EXPECT_THAT(Lines(d.err), ::testing::Contains(line));
+  }
 }
 
 TEST_F(ConfigCommandsTest, ManyProblemsAreAllReportedSorted) {

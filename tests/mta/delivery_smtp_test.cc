@@ -77,7 +77,7 @@ TEST(DeliverySmtpTest, SmtpToSmtpSinkWithPostfixLogLine) {
   DeliveryResult result = harness.Deliver(MustResolve(fixture, "a@sink.test"), request);
   ASSERT_EQ(result.recipients.size(), 2u);
   for (const auto& r : result.recipients) {
-    EXPECT_EQ(r.status, RecipientStatus::kDelivered) << r.reason;
+    EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.reason;
     EXPECT_EQ(r.relay, "127.0.0.1[127.0.0.1]:" + std::to_string(port));
     EXPECT_EQ(r.dsn, "2.0.0");
     EXPECT_EQ(r.reply.code(), 250);
@@ -118,7 +118,7 @@ TEST(DeliverySmtpTest, LmtpOverTcpAndUnixSocketWithXforward) {
   DeliveryResult result = harness.Deliver(MustResolve(fixture, "x@tcp.test"), request);
   ASSERT_EQ(result.recipients.size(), 2u);
   for (const auto& r : result.recipients) {
-    EXPECT_EQ(r.status, RecipientStatus::kDelivered) << r.reason;
+    EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.reason;
     EXPECT_EQ(r.action, "delivered");
   }
   // amavisfeed has -o lmtp_send_xforward_command=yes: smtp-sink offers XFORWARD and logs it.
@@ -131,7 +131,7 @@ TEST(DeliverySmtpTest, LmtpOverTcpAndUnixSocketWithXforward) {
   other.xforward = request.xforward;
   result = harness.Deliver(MustResolve(fixture, "z@unix.test"), other);
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered)
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered)
       << result.recipients[0].reason;
   EXPECT_EQ(result.recipients[0].relay, "gateway.example.test[" + socket + "]");
   ASSERT_EQ(unix_sink.Dumps(1).size(), 1u);
@@ -151,9 +151,9 @@ TEST(DeliverySmtpTest, PerRecipientResultsInPostfixWording) {
       MakeRequest({"ok@own.test", "reject-me@own.test", "tempfail-me@own.test"}));
   ASSERT_EQ(result.recipients.size(), 3u);
   const std::string namaddr = "127.0.0.1[127.0.0.1]";
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered);
   EXPECT_EQ(result.recipients[0].reason, "250 2.0.0 Ok: queued as TEST1");
-  EXPECT_EQ(result.recipients[1].status, RecipientStatus::kBounced);
+  EXPECT_EQ(result.recipients[1].status, DeliveryStatus::kBounced);
   EXPECT_EQ(result.recipients[1].dsn, "5.1.1");
   EXPECT_EQ(result.recipients[1].reason,
             "host " + namaddr +
@@ -161,7 +161,7 @@ TEST(DeliverySmtpTest, PerRecipientResultsInPostfixWording) {
                 "unknown (in reply to RCPT TO command)");
   EXPECT_EQ(result.recipients[1].remote_host, "127.0.0.1");
   EXPECT_EQ(result.recipients[1].reply.code(), 550);
-  EXPECT_EQ(result.recipients[2].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[2].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[2].dsn, "4.2.1");
   EXPECT_EQ(result.recipients[2].reason,
             "host " + namaddr +
@@ -184,13 +184,13 @@ TEST(DeliverySmtpTest, LmtpPerRecipientRepliesAfterTheMessage) {
       MustResolve(fixture, "ok@own.test"),
       MakeRequest({"ok@own.test", "lmtpfail@own.test", "lmtpreject@own.test"}));
   ASSERT_EQ(result.recipients.size(), 3u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered);
-  EXPECT_EQ(result.recipients[1].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(result.recipients[1].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[1].dsn, "4.2.2");
   EXPECT_NE(result.recipients[1].reason.find("(in reply to end of DATA command)"),
             std::string::npos)
       << result.recipients[1].reason;
-  EXPECT_EQ(result.recipients[2].status, RecipientStatus::kBounced);
+  EXPECT_EQ(result.recipients[2].status, DeliveryStatus::kBounced);
   EXPECT_EQ(result.recipients[2].dsn, "5.7.1");
 }
 
@@ -202,7 +202,7 @@ TEST(DeliverySmtpTest, ConnectionRefusedIsASiteFailure) {
   DeliveryResult result =
       harness.Deliver(MustResolve(fixture, "a@down.test"), MakeRequest({"a@down.test"}));
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[0].dsn, "4.4.1");
   EXPECT_EQ(result.recipients[0].reason, "connect to 127.0.0.1[127.0.0.1]:" +
                                              std::to_string(port) + ": Connection refused");
@@ -229,13 +229,13 @@ TEST(DeliverySmtpTest, GreetingRefusalsTryTheNextHost) {
   DeliveryResult result =
       harness.Deliver(MustResolve(fixture, "a@list.test"), MakeRequest({"a@list.test"}));
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered)
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered)
       << result.recipients[0].reason;
   EXPECT_EQ(good->MessageCount(), 1u);
   // A 5xx greeting from the only (final) server bounces.
   result = harness.Deliver(MustResolve(fixture, "a@last.test"), MakeRequest({"a@last.test"}));
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kBounced);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kBounced);
   EXPECT_EQ(result.recipients[0].reason,
             "host 127.0.0.1[127.0.0.1] refused to talk to me: 554 5.7.1 go away");
 }
@@ -258,9 +258,9 @@ TEST(DeliverySmtpTest, TemporaryRecipientFailuresTryTheNextHost) {
   DeliveryResult result = harness.Deliver(MustResolve(fixture, "a@two.test"),
                                           MakeRequest({"ok@two.test", "tempfail@two.test"}));
   ASSERT_EQ(result.recipients.size(), 2u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered);
   EXPECT_EQ(result.recipients[0].relay, "127.0.0.1[127.0.0.1]:" + std::to_string(s1.port()));
-  EXPECT_EQ(result.recipients[1].status, RecipientStatus::kDelivered);
+  EXPECT_EQ(result.recipients[1].status, DeliveryStatus::kDelivered);
   EXPECT_EQ(result.recipients[1].relay, "127.0.0.1[127.0.0.1]:" + std::to_string(sink_port));
   auto dumps = sink.Dumps(1);
   ASSERT_EQ(dumps.size(), 1u);
@@ -279,7 +279,7 @@ TEST(DeliverySmtpTest, ConnectionsAreReusedPerDestination) {
   Resolution route = MustResolve(fixture, "a@own.test");
   for (int i = 0; i < 3; ++i) {
     DeliveryResult result = harness.Deliver(route, MakeRequest({"a@own.test"}));
-    ASSERT_EQ(result.recipients[0].status, RecipientStatus::kDelivered);
+    ASSERT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered);
   }
   EXPECT_EQ(state->MessageCount(), 3u);
   EXPECT_EQ(harness.agents().smtp().cache().hits(), 2u);
@@ -301,11 +301,11 @@ TEST(DeliverySmtpTest, XforwardCarriesTheOriginalClientWhenConfigured) {
   request.xforward.addr = "198.51.100.4";
   request.xforward.ident = "QUEUEID1";
   ASSERT_EQ(harness.Deliver(MustResolve(fixture, "a@xf.test"), request).recipients[0].status,
-            RecipientStatus::kDelivered);
+            DeliveryStatus::kDelivered);
   DeliveryRequest plain = MakeRequest({"a@plain.test"});
   plain.xforward = request.xforward;
   ASSERT_EQ(harness.Deliver(MustResolve(fixture, "a@plain.test"), plain).recipients[0].status,
-            RecipientStatus::kDelivered);
+            DeliveryStatus::kDelivered);
   auto messages = state->Messages();
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].xforward.name, "mail.client.example");
@@ -326,7 +326,7 @@ TEST(DeliverySmtpTest, DataDoneTimeoutDefers) {
   DeliveryResult result =
       harness.Deliver(MustResolve(fixture, "a@slow.test"), MakeRequest({"a@slow.test"}));
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[0].reason,
             "conversation with 127.0.0.1[127.0.0.1] timed out while sending end of data -- "
             "message may be sent more than once")
@@ -365,9 +365,9 @@ class DeliveryTlsTest : public ::testing::Test {
 
 TEST_F(DeliveryTlsTest, MayAndEncryptUseStartTls) {
   auto result = Send("smtp_tls_security_level = may\ndisable_dns_lookups = yes\n");
-  ASSERT_EQ(result.recipients[0].status, RecipientStatus::kDelivered) << result.recipients[0].reason;
+  ASSERT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered) << result.recipients[0].reason;
   result = Send("smtp_tls_security_level = encrypt\ndisable_dns_lookups = yes\n");
-  ASSERT_EQ(result.recipients[0].status, RecipientStatus::kDelivered) << result.recipients[0].reason;
+  ASSERT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered) << result.recipients[0].reason;
   auto messages = state_->Messages();
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_TRUE(messages[0].tls);
@@ -377,10 +377,10 @@ TEST_F(DeliveryTlsTest, MayAndEncryptUseStartTls) {
 TEST_F(DeliveryTlsTest, VerifyNeedsTheCaAndTheName) {
   auto result = Send("smtp_tls_security_level = verify\ndisable_dns_lookups = yes\n"
                      "smtp_tls_CAfile = " + cert_.cert_file + "\n");
-  ASSERT_EQ(result.recipients[0].status, RecipientStatus::kDelivered) << result.recipients[0].reason;
+  ASSERT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered) << result.recipients[0].reason;
   // Without the CA the certificate is not trusted: deferred, never sent in the clear.
   result = Send("smtp_tls_security_level = verify\ndisable_dns_lookups = yes\n");
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[0].dsn.substr(0, 3), "4.7");
   EXPECT_NE(result.recipients[0].reason.find("certificate"), std::string::npos)
       << result.recipients[0].reason;
@@ -393,16 +393,16 @@ TEST_F(DeliveryTlsTest, EncryptAgainstAServerWithoutStartTlsDefers) {
   ASSERT_TRUE(sink.ready());
   auto result = Send("smtp_tls_security_level = encrypt\n", "127.0.0.1", port);
   ASSERT_EQ(result.recipients.size(), 1u);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[0].reason,
             "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]");
   EXPECT_EQ(sink.DumpCount(), 0u);
   // "may" against the same server sends in the clear.
   result = Send("smtp_tls_security_level = may\n", "127.0.0.1", port);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDelivered) << result.recipients[0].reason;
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDelivered) << result.recipients[0].reason;
   // Levels moat-mta cannot honour defer rather than downgrade.
   result = Send("smtp_tls_security_level = fingerprint\n", "127.0.0.1", port);
-  EXPECT_EQ(result.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients[0].status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients[0].dsn, "4.7.5");
 }
 
@@ -420,25 +420,25 @@ TEST(DeliveryAgentsTest, ErrorRetryDiscardAndRouteFailures) {
     return result.recipients.at(0);
   };
   RecipientResult r = deliver("a@err.test");
-  EXPECT_EQ(r.status, RecipientStatus::kBounced);
+  EXPECT_EQ(r.status, DeliveryStatus::kBounced);
   EXPECT_EQ(r.dsn, "5.7.1");
   EXPECT_EQ(r.reason, "no mail here");
   EXPECT_EQ(r.relay, "none");
   r = deliver("a@retry.test");
-  EXPECT_EQ(r.status, RecipientStatus::kDeferred);
+  EXPECT_EQ(r.status, DeliveryStatus::kDeferred);
   EXPECT_EQ(r.dsn, "4.3.2");
   r = deliver("a@drop.test");
-  EXPECT_EQ(r.status, RecipientStatus::kDelivered);
+  EXPECT_EQ(r.status, DeliveryStatus::kDelivered);
   EXPECT_EQ(r.reason, "dropped by policy");
   r = deliver("old@moved.test");
-  EXPECT_EQ(r.status, RecipientStatus::kBounced);
+  EXPECT_EQ(r.status, DeliveryStatus::kBounced);
   EXPECT_EQ(r.dsn, "5.1.6");
   EXPECT_EQ(r.reason, "User has moved to new@example.net");
   r = deliver("a@uucp.test");
-  EXPECT_EQ(r.status, RecipientStatus::kDeferred);
+  EXPECT_EQ(r.status, DeliveryStatus::kDeferred);
   EXPECT_EQ(r.reason, "mail transport unavailable");
   r = deliver("a@-bad-.test");
-  EXPECT_EQ(r.status, RecipientStatus::kBounced);
+  EXPECT_EQ(r.status, DeliveryStatus::kBounced);
   EXPECT_EQ(r.dsn, "5.1.3");
 }
 
@@ -447,7 +447,7 @@ TEST(DeliveryAgentsTest, SoftBounceDefersInsteadOfBouncing) {
                          {{"transport", Transport({"err.test error:5.7.1 no mail here"})}});
   DeliveryHarness harness(fixture);
   auto result = harness.Deliver(MustResolve(fixture, "a@err.test"), MakeRequest({"a@err.test"}));
-  EXPECT_EQ(result.recipients.at(0).status, RecipientStatus::kDeferred);
+  EXPECT_EQ(result.recipients.at(0).status, DeliveryStatus::kDeferred);
   EXPECT_EQ(result.recipients.at(0).dsn, "4.7.1");
 }
 
