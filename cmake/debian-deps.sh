@@ -55,12 +55,23 @@ moat_install_packages() {
   apt-get install -y -qq --no-install-recommends $missing
 }
 
-# Configure (once) and build one build directory. Extra arguments go to cmake.
+# moat_build DIR [CMAKE_ARGS...] [-- TARGETS...]: configure DIR (again whenever the arguments
+# change) and build the targets (default: all).
 moat_build() {
   local dir=$1
   shift
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S . -B "$dir" -G Ninja "$@"
+  local cmake_args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmake_args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  targets=("$@")
+  local stamp="$dir/.moat-configure-args"
+  if [ ! -f "$dir/build.ninja" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${cmake_args[*]}" ]; then
+    cmake -S . -B "$dir" -G Ninja "${cmake_args[@]}"
+    echo "${cmake_args[*]}" > "$stamp"
   fi
-  cmake --build "$dir" -j "$(nproc)"
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
+  else
+    cmake --build "$dir" -j "$(nproc)"
+  fi
 }
