@@ -10,8 +10,9 @@ MOAT_BUILD_PACKAGES=(
   libsqlite3-dev libssl-dev zlib1g-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
-# What ./run's appliance uses besides the binaries.
-MOAT_RUN_PACKAGES=(openssl swaks)
+# What ./run's appliance uses besides the binaries: sigtool (clamav) for its small signature
+# database, smtp-sink (postfix) as the internal mail server, swaks to try it.
+MOAT_RUN_PACKAGES=(openssl swaks clamav postfix)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl

@@ -53,6 +53,7 @@
 #include "core/config_error.h"
 #include "core/config_version.h"
 #include "core/logging.h"
+#include "filterd/daemon_content.h"
 #include "filterd/filter_daemon.h"
 #include "filterd/filterd_parameters.h"
 
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
     log.level = config->GetString("log_level");
     moat::core::InitLogging(log);
 
-    moat::filterd::FilterDaemon daemon({source, moat::filterd::BasicContentFactory()});
+    moat::filterd::DaemonContent content;
+    moat::filterd::FilterDaemon daemon({source, content.Factory()});
     return daemon.Run();
   } catch (const moat::core::ConfigError& e) {
     fmt::print(stderr, "{}: error: {}\n", e.location().ToString(), e.message());
