@@ -51,12 +51,16 @@ class SmtpSink {
     moat::testing::WaitForTcpPort(port_);
   }
   int port() const { return port_; }
-  // Files whose content holds `marker`.
+  // Complete dumps whose content holds `marker`. smtp-sink -d ends each dump with an empty line
+  // of its own (after the message's last line end): a dump without it is still being written,
+  // and the line is dropped here so what is returned is the message as received (LF line ends).
   std::vector<std::string> With(const std::string& marker) const {
     std::vector<std::string> out;
     for (const auto& entry : fs::directory_iterator(dir_)) {
       std::string text = moat::testing::ReadTextFile(entry.path().string());
-      if (text.find(marker) != std::string::npos) out.push_back(text);
+      if (!text.ends_with("\n\n") || text.find(marker) == std::string::npos) continue;
+      text.pop_back();
+      out.push_back(std::move(text));
     }
     return out;
   }
