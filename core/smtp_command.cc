@@ -108,7 +108,7 @@ std::optional<std::string_view> StripSourceRoute(std::string_view address) {
 }
 
 // `text` follows "FROM:" / "TO:" (blanks after the colon already skipped).
-std::optional<ParsedPath> ParsePath(std::string_view text) {
+std::optional<ParsedPath> ParsePath(std::string_view text, bool strict) {
   std::string_view address;
   std::string_view rest;
   if (!text.empty() && text.front() == '<') {
@@ -134,6 +134,8 @@ std::optional<ParsedPath> ParsePath(std::string_view text) {
     address = text.substr(1, i - 1);
     rest = text.substr(i + 1);
     if (!rest.empty() && !IsBlank(rest.front())) return std::nullopt;
+  } else if (strict) {
+    return std::nullopt;
   } else {
     // Postfix (strict_rfc821_envelopes = no) accepts an address without angle brackets.
     std::size_t end = 0;
@@ -269,7 +271,7 @@ std::expected<MailParams, SmtpReply> ParseMailArguments(std::string_view args,
   }
   args.remove_prefix(5);
   while (!args.empty() && IsBlank(args.front())) args.remove_prefix(1);
-  auto path = ParsePath(args);
+  auto path = ParsePath(args, offered.strict_rfc821_envelopes);
   if (!path) return std::unexpected(SmtpReply(501, "5.1.7", "Bad sender address syntax"));
 
   MailParams mail;
@@ -339,7 +341,7 @@ std::expected<RcptParams, SmtpReply> ParseRcptArguments(std::string_view args,
   }
   args.remove_prefix(3);
   while (!args.empty() && IsBlank(args.front())) args.remove_prefix(1);
-  auto path = ParsePath(args);
+  auto path = ParsePath(args, offered.strict_rfc821_envelopes);
   if (!path || path->address.empty()) {
     return std::unexpected(SmtpReply(501, "5.1.3", "Bad recipient address syntax"));
   }

@@ -3,7 +3,8 @@
 //
 // ParseCommandLine() splits a line into a verb (case-insensitive) and its arguments. The MAIL,
 // RCPT and XFORWARD argument parsers are tolerant where Postfix is tolerant (a space after the
-// colon, a bare address without angle brackets, a source route which is dropped) and strict where
+// colon, a bare address without angle brackets unless strict_rfc821_envelopes is set, a source
+// route which is dropped) and strict where
 // it matters (duplicate or malformed parameters, bad xtext, unknown ESMTP parameters). A parse
 // error is returned as the exact reply to send: 501 5.5.4 / 501 5.1.7 / 501 5.1.3 for syntax,
 // 555 5.5.4 for a parameter the server does not support (RFC 5321 4.1.1.11).
@@ -58,13 +59,17 @@ SmtpCommandLine ParseCommandLine(std::string_view line);
 // (CONNECT, GET, POST): a client that is not speaking SMTP; Postfix answers 221 and hangs up.
 bool IsNonSmtpCommand(std::string_view verb_text);
 
-// Which ESMTP parameters the server offered (parsing) or the peer offered (formatting).
+// Which ESMTP parameters the server offered (parsing) or the peer offered (formatting), and (for
+// parsing only) how strict the address syntax is.
 struct SmtpExtensionSet {
   bool size = true;
   bool eight_bit_mime = true;
   bool dsn = true;
   bool smtputf8 = false;
   bool auth = false;
+  // Postfix's strict_rfc821_envelopes (and amavisd-new, always): an address must be in angle
+  // brackets; "MAIL FROM:a@b" is 501 5.1.7 / "RCPT TO:a@b" 501 5.1.3.
+  bool strict_rfc821_envelopes = false;
 };
 
 // `args` is everything after "MAIL": "FROM:<a@b> SIZE=10 BODY=8BITMIME".

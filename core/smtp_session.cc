@@ -307,6 +307,7 @@ SmtpExtensionSet SmtpSession::OfferedParameters() {
   offered.dsn = options_->dsn;
   offered.smtputf8 = options_->smtputf8;
   offered.auth = handler_->OfferAuth(info_);
+  offered.strict_rfc821_envelopes = options_->strict_rfc821_envelopes;
   return offered;
 }
 

@@ -61,6 +61,7 @@ struct SmtpServerOptions {
   bool dsn = true;
   bool smtputf8 = false;
   bool helo_required = false;  // smtpd_helo_required (always on for LMTP)
+  bool strict_rfc821_envelopes = false;  // MAIL/RCPT addresses must be in angle brackets
   bool require_tls = false;    // smtpd_tls_security_level = encrypt
 };
 

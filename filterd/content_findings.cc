@@ -1,6 +1,7 @@
 // content_findings.cc - the anomaly table (see content_findings.h).
 #include "filterd/content_findings.h"
 
+#include <cctype>
 #include <string>
 
 namespace moat::filterd {
@@ -44,12 +45,27 @@ AnomalyRole RoleOf(AnomalyKind kind) {
   return AnomalyRole::kInformational;
 }
 
+AnomalyRole RoleOf(const scanners::Anomaly& anomaly) {
+  if (anomaly.kind == AnomalyKind::kConflictingHeader) {
+    auto starts_with_no_case = [&](std::string_view prefix) {
+      if (anomaly.detail.size() < prefix.size()) return false;
+      for (std::size_t i = 0; i < prefix.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(anomaly.detail[i])) != prefix[i]) return false;
+      }
+      return true;
+    };
+    bool mime_field = starts_with_no_case("content-") || starts_with_no_case("mime-version");
+    return mime_field ? AnomalyRole::kMimeAmbiguity : AnomalyRole::kBadHeader;
+  }
+  return RoleOf(anomaly.kind);
+}
+
 Finding AnomalyFinding(const scanners::Anomaly& anomaly) {
   Finding f;
   f.name = std::string(scanners::AnomalyKindName(anomaly.kind));
   f.part = anomaly.path;
   f.detail = anomaly.detail;
-  switch (RoleOf(anomaly.kind)) {
+  switch (RoleOf(anomaly)) {
     case AnomalyRole::kMimeAmbiguity:
       f.stage = "decompose";
       f.content_class = ContentClass::kUnchecked;

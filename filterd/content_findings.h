@@ -15,7 +15,8 @@
 //   UNCHECKED "encrypted"        an encrypted member or archive header.
 //   UNCHECKED "limit:<name>"     a decoding limit stopped the descent (content_events.h names).
 //   BAD-HEADER                   header syntax (8-bit or NUL bytes, invalid field names,
-//                                duplicated fields, malformed parameters, Content-Type or
+//                                duplicated fields or conflicting values of a non-MIME field
+//                                such as two different From:, malformed parameters, Content-Type or
 //                                address lists) and MIME errors amavis also reports as a bad
 //                                header (a multipart without its closing boundary, a truncated
 //                                or malformed message, a part without content).
@@ -37,6 +38,10 @@ namespace moat::filterd {
 enum class AnomalyRole { kMimeAmbiguity, kCorruptContent, kBadHeader, kInformational };
 
 AnomalyRole RoleOf(scanners::AnomalyKind kind);
+// As above, with what depends on the detail: conflicting values of a MIME field (Content-*,
+// MIME-Version) are a MIME ambiguity, of any other field (two different From: or To:) a bad
+// header, as amavisd-new's "Duplicate header field".
+AnomalyRole RoleOf(const scanners::Anomaly& anomaly);
 
 // The finding for an anomaly (stage "decompose" for UNCHECKED roles, "header" otherwise).
 Finding AnomalyFinding(const scanners::Anomaly& anomaly);

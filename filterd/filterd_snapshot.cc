@@ -77,6 +77,9 @@ std::shared_ptr<const FilterdSnapshot> BuildFilterdSnapshot(
   options->data_timeout = s.lmtp_data_timeout;
   options->smtputf8 = true;  // passed through to forward_to, as amavisd-new does
   options->helo_required = true;
+  // amavisd-new's SMTP/LMTP server insists on <address>: its clients are MTAs, and a bare
+  // address from one means something upstream is broken.
+  options->strict_rfc821_envelopes = true;
   snapshot->lmtp_options = std::move(options);
   return snapshot;
 }

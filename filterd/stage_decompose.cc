@@ -56,7 +56,7 @@ core::Status DecomposeStage::Run(MessageContext& context, WorkerResources& resou
     context.findings.push_back(std::move(f));
   }
   for (const scanners::Anomaly& anomaly : t.anomalies) {
-    AnomalyRole role = RoleOf(anomaly.kind);
+    AnomalyRole role = RoleOf(anomaly);
     if (role == AnomalyRole::kMimeAmbiguity || role == AnomalyRole::kCorruptContent) {
       context.findings.push_back(AnomalyFinding(anomaly));
     }

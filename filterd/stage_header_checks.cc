@@ -12,7 +12,7 @@ core::Status HeaderChecksStage::Run(MessageContext& context, WorkerResources&) c
     return core::Fail(core::ErrorCode::kInvalid, "header checks need the decomposition stage");
   }
   for (const scanners::Anomaly& anomaly : content->tree.anomalies) {
-    AnomalyRole role = RoleOf(anomaly.kind);
+    AnomalyRole role = RoleOf(anomaly);
     if (role == AnomalyRole::kBadHeader || role == AnomalyRole::kInformational) {
       context.findings.push_back(AnomalyFinding(anomaly));
     }

@@ -180,6 +180,7 @@ core::Result<std::shared_ptr<const SmtpdService>> BuildSmtpdService(
   options->junk_command_limit = static_cast<int>(c.GetInt("smtpd_junk_command_limit"));
   options->smtputf8 = c.GetBool("smtputf8_enable");
   options->helo_required = c.GetBool("smtpd_helo_required");
+  options->strict_rfc821_envelopes = c.GetBool("strict_rfc821_envelopes");
   options->require_tls = service->tls_required;
   service->session_options = std::move(options);
 

@@ -150,7 +150,10 @@ TEST(RulesCommandTest, ProductionAdapterParsesMimeWithGmime) {
   ASSERT_EQ(parsed.parts.size(), 2u);
   EXPECT_EQ(parsed.parts[0].content_type, "text/plain");
   EXPECT_EQ(parsed.parts[1].content_type, "text/html");
-  EXPECT_EQ(parsed.parts[1].raw_text, "<b>html</b>\n");
+  // RFC 2046 5.1.1: the CRLF before a boundary belongs to the boundary. SpamAssassin 4.0
+  // (Message::_parse_multipart) strips it, so its rawbody rules see "<b>html</b>" with no line
+  // end; the adapter gives the rules the same text (as tests/rules/mime_adapter_test.cc checks).
+  EXPECT_EQ(parsed.parts[1].raw_text, "<b>html</b>");
   EXPECT_EQ(parsed.entity_headers.size(), 2u);
 }
 

@@ -99,6 +99,25 @@ TEST(SmtpCommandTest, MailFromTable) {
   }
 }
 
+TEST(SmtpCommandTest, StrictEnvelopesNeedAngleBrackets) {
+  SmtpExtensionSet strict;
+  strict.strict_rfc821_envelopes = true;
+  auto bare = ParseMailArguments("FROM:a@example.com", strict);
+  ASSERT_FALSE(bare.has_value());
+  EXPECT_EQ(bare.error().code(), 501);
+  EXPECT_EQ(bare.error().enhanced(), "5.1.7");
+  auto bare_rcpt = ParseRcptArguments("TO:b@example.org", strict);
+  ASSERT_FALSE(bare_rcpt.has_value());
+  EXPECT_EQ(bare_rcpt.error().enhanced(), "5.1.3");
+  auto bracketed = ParseMailArguments("FROM: <a@example.com> SIZE=10", strict);
+  ASSERT_TRUE(bracketed.has_value()) << bracketed.error().ToString();
+  EXPECT_EQ(bracketed->sender, "a@example.com");
+  EXPECT_TRUE(ParseMailArguments("FROM:<>", strict).has_value());
+  auto unknown = ParseMailArguments("FROM:<a@example.com> FROBNICATE=1", strict);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), 555);
+}
+
 TEST(SmtpCommandTest, MailParametersAreDecoded) {
   SmtpExtensionSet offered;
   offered.smtputf8 = true;

@@ -52,9 +52,14 @@ class ContentEnv {
 
   const ContentResources& resources() const { return resources_; }
 
+  // The shared resources (ClamAV, rules) are loaded once from the base configuration; the DNS
+  // resolvers follow `overrides` (dns_servers), as they would after a daemon reload.
   ContentPipeline Pipeline(const std::vector<std::string>& overrides = {},
                            const std::string& bank = "inbound") const {
-    return BuildContent(*Config(overrides), bank, resources_);
+    std::shared_ptr<const core::Config> config = Config(overrides);
+    ContentResources resources = resources_;
+    resources.dns = NewDnsResolverProvider(*config);
+    return BuildContent(*config, bank, resources);
   }
 
   ScanResult Scan(const std::string& message, const std::vector<std::string>& overrides = {},

@@ -232,7 +232,16 @@ TEST_F(FilterdBadInputTest, BinaryGarbageAsAMessageIsFilteredNotFatal) {
 TEST_F(FilterdBadInputTest, TooManySessionsAre421AndTheOthersStillWork) {
   Start("max_sessions = 2\n");
   auto first = Connect();
-  auto second = Connect();
+  // Start()'s readiness probe (a connect and an immediate close) holds a session slot until the
+  // daemon has seen it go, which on a loaded machine can be after `first` got its greeting: a
+  // 421 for `second` is then right, so retry until both real sessions hold the two slots.
+  std::unique_ptr<RawClient> second;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto client = std::make_unique<RawClient>(ConnectTcp("127.0.0.1", filterd_->inbound_port()));
+    if (client->ReadCode() != 220) return false;
+    second = std::move(client);
+    return true;
+  }));
   RawClient third(ConnectTcp("127.0.0.1", filterd_->inbound_port()));
   std::string reply = third.ReadReply();
   EXPECT_TRUE(reply.starts_with("421 4.3.2")) << reply;

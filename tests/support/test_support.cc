@@ -101,6 +101,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  // Nothing else of the test process reaches the child: asio opens sockets without CLOEXEC,
+  // and a child holding an in-process server's listening socket keeps its port accepting
+  // (into a backlog nobody reads) after the test stopped that server.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
   std::vector<std::string> args = argv;
   std::vector<std::string> env = MergedEnvironment(options.env);
@@ -194,6 +198,7 @@ Subprocess::Subprocess(std::vector<std::string> argv, const std::string& log_dir
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // see RunCommand()
   std::vector<std::string> environment = MergedEnvironment(env);
   auto c_args = CStrings(argv_);
   auto c_env = CStrings(environment);
