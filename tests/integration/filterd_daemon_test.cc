@@ -59,27 +59,27 @@ void AppendConf(const TempDir& dir, const std::string& line) {
 TEST(FilterdDaemonTest, SighupReloadsAndABadConfigurationKeepsTheRunningOne) {
   TempDir dir;
   FakeRelay relay;
-  FilterdProcess filterd(dir, relay.port(), "virus_scanned_header = first\n");
+  FilterdProcess filterd(dir, relay.port(), "authserv_id = first\n");
   ASSERT_TRUE(filterd.Start()) << filterd.Log();
   ASSERT_EQ(SendLmtp(filterd.inbound_port(), {"r@example.org"})[0].substr(0, 3), "250");
 
-  AppendConf(dir, "virus_scanned_header = second");
+  AppendConf(dir, "authserv_id = second");
   filterd.Signal(SIGHUP);
   ASSERT_TRUE(filterd.WaitForLog("reloaded configuration: generation 2")) << filterd.Log();
   ASSERT_EQ(SendLmtp(filterd.inbound_port(), {"r@example.org"})[0].substr(0, 3), "250");
 
-  AppendConf(dir, "virus_scaned_header = typo");  // unknown parameter: the reload must fail
+  AppendConf(dir, "authserv_idd = typo");  // unknown parameter: the reload must fail
   filterd.Signal(SIGHUP);
   ASSERT_TRUE(filterd.WaitForLog("reload failed, keeping configuration generation 2"))
       << filterd.Log();
-  EXPECT_NE(filterd.Log().find("virus_scaned_header"), std::string::npos);
+  EXPECT_NE(filterd.Log().find("authserv_idd"), std::string::npos);
   ASSERT_EQ(SendLmtp(filterd.inbound_port(), {"r@example.org"})[0].substr(0, 3), "250");
 
   auto messages = relay.Messages();
   ASSERT_EQ(messages.size(), 3u);
-  EXPECT_NE(messages[0].message.find("X-Virus-Scanned: first\r\n"), std::string::npos);
-  EXPECT_NE(messages[1].message.find("X-Virus-Scanned: second\r\n"), std::string::npos);
-  EXPECT_NE(messages[2].message.find("X-Virus-Scanned: second\r\n"), std::string::npos);
+  EXPECT_NE(messages[0].message.find("Authentication-Results: first;"), std::string::npos);
+  EXPECT_NE(messages[1].message.find("Authentication-Results: second;"), std::string::npos);
+  EXPECT_NE(messages[2].message.find("Authentication-Results: second;"), std::string::npos);
   auto status = filterd.Stop();
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);

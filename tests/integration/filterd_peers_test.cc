@@ -20,6 +20,7 @@ using moat::testing::TempDir;
 using moat::testing::WaitUntil;
 using testing::FakeRelay;
 using testing::FilterdProcess;
+using testing::TestClamavConf;
 
 // smtp-sink -d: one file per message, under a directory nobody may write to.
 class SmtpSink {
@@ -118,7 +119,7 @@ lmtp.quit()
 
 TEST_F(FilterdPeersTest, PythonLmtpToSmtpSinkByteIdenticalApartFromAddedHeaders) {
   SmtpSink sink(dir_);
-  FilterdProcess filterd(dir_, sink.port());
+  FilterdProcess filterd(dir_, sink.port(), TestClamavConf(dir_));  // the whole pipeline
   ASSERT_TRUE(filterd.Start()) << filterd.Log();
   std::string path = dir_.WriteFile("message.eml", kMessage);
   CommandResult result = Python(kLmtpScript, {std::to_string(filterd.inbound_port()),
@@ -131,7 +132,8 @@ TEST_F(FilterdPeersTest, PythonLmtpToSmtpSinkByteIdenticalApartFromAddedHeaders)
   ASSERT_NE(at, std::string::npos) << dumped;
   EXPECT_EQ(dumped.substr(at), Lf(kMessage));  // everything after the added fields is the original
   std::string added = dumped.substr(0, at);
-  // What smtp-sink adds (X-* and its Received), then ours: Received and X-Virus-Scanned only.
+  // What smtp-sink adds (X-* and its Received), then ours: Received, X-Virus-Scanned and
+  // Authentication-Results only.
   // Where the folder breaks our Received (any number of continuation lines, each within 78
   // columns) is not the contract; the unfolded field is (RFC 5322 2.2.3).
   std::size_t ours = added.find("Received: from client.test ");
@@ -146,7 +148,8 @@ TEST_F(FilterdPeersTest, PythonLmtpToSmtpSinkByteIdenticalApartFromAddedHeaders)
       unfolded,
       std::regex("^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\) by filter\\.test "
                  "\\(moat-filterd, port [0-9]+\\) with LMTP id [0-9A-Za-z]{12} for "
-                 "<bob@example\\.org>; [^\\n]+\\nX-Virus-Scanned: [^\\n]+\\n$")))
+                 "<bob@example\\.org>; [^\\n]+\\n"
+                 "((X-Virus-Scanned|Authentication-Results): [^\\n]+\\n){2}$")))
       << tail;
   ASSERT_TRUE(filterd.WaitForLog("Passed CLEAN {RelayedInbound}"));
   EXPECT_NE(filterd.Log().find("Message-ID: <peers-1@example.com>"), std::string::npos);

@@ -27,6 +27,7 @@ using moat::testing::RunCommand;
 using moat::testing::TempDir;
 using moat::testing::WaitUntil;
 using testing::FilterdProcess;
+using testing::TestClamavConf;
 using namespace std::chrono_literals;
 
 std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
@@ -287,7 +288,7 @@ class FilterdPostfixTest : public ::testing::Test {
 };
 
 TEST_F(FilterdPostfixTest, ThroughTheFilterByteIdenticalApartFromAddedHeaders) {
-  StartFilterd();
+  StartFilterd(TestClamavConf(filterd_dir_));  // the whole pipeline
   ASSERT_TRUE(postfix_->Start()) << postfix_->Maillog();
   Submit("through", "bob@example.org,carol@example.org");
   std::string dumped = Arrived("through");
@@ -297,13 +298,15 @@ TEST_F(FilterdPostfixTest, ThroughTheFilterByteIdenticalApartFromAddedHeaders) {
   ASSERT_NE(at, std::string::npos) << dumped;
   EXPECT_EQ(dumped.substr(at), original);
   // Above the original: smtp-sink's lines, then the Received fields of Postfix's return
-  // listener, ours (with X-Virus-Scanned) and Postfix's first smtpd - nothing else.
+  // listener, ours (with X-Virus-Scanned and, inbound, Authentication-Results) and Postfix's
+  // first smtpd - nothing else.
   std::string added = dumped.substr(0, at);
   std::regex fields(
       "Received: from [^\\n]*\\n(\\s[^\\n]*\\n)*"
-      "X-Virus-Scanned: [^\\n]*\\n"
+      "((X-Virus-Scanned|Authentication-Results): [^\\n]*\\n)+"
       "Received: from client\\.test \\(localhost \\[127\\.0\\.0\\.1\\]\\)\\n(\\s[^\\n]*\\n)*$");
   EXPECT_TRUE(std::regex_search(added, fields)) << added;
+  EXPECT_NE(added.find("X-Virus-Scanned: "), std::string::npos) << added;
   EXPECT_NE(added.find("by filter.test (moat-filterd, port"), std::string::npos) << added;
   EXPECT_NE(dumped.find("X-Rcpt-Args: <bob@example.org>"), std::string::npos);
   EXPECT_NE(dumped.find("X-Rcpt-Args: <carol@example.org>"), std::string::npos);

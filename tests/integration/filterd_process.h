@@ -11,19 +11,33 @@
 #include <vector>
 
 #include "tests/filterd/filterd_test_helpers.h"
+#include "tests/scanners/fixtures.h"
 #include "tests/support/test_support.h"
 
 namespace moat::filterd::testing {
 
+// filterd.cf lines for a small ClamAV database (EICAR and ClamAV's test file, built with sigtool
+// under `dir`): for tests that want the whole pipeline, X-Virus-Scanned included.
+inline std::string TestClamavConf(const moat::testing::TempDir& dir) {
+  return "clamav_database_directory = " + scanners::testing::BuildTestDatabase(dir) +
+         "\nclamav_temp_directory =\n";
+}
+
 class FilterdProcess {
  public:
   // Writes DIR/filterd.cf (TestFilterdConf plus `extra` lines) without starting anything.
+  // The daemon runs its real content pipeline. Unless `extra` names a ClamAV database, virus
+  // checks are bypassed: the transport tests need none, and libclamav cannot start without
+  // signatures (filterd_content_test.cc builds a small database and scans for real).
   FilterdProcess(const moat::testing::TempDir& dir, int forward_port, std::string extra = "")
       : dir_(dir) {
     inbound_port_ = moat::testing::FreeTcpPort();
     originating_port_ = moat::testing::FreeTcpPort();
-    std::string conf =
-        TestFilterdConf(dir.path(), forward_port, inbound_port_, originating_port_) + extra;
+    std::string content = extra.find("clamav_database_directory") == std::string::npos
+                              ? "bypass_virus_checks = yes\n"
+                              : "";
+    std::string conf = TestFilterdConf(dir.path(), forward_port, inbound_port_, originating_port_) +
+                       content + extra;
     dir.WriteFile("filterd.cf", conf);
   }
   ~FilterdProcess() { Stop(); }
