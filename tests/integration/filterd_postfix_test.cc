@@ -366,7 +366,7 @@ TEST_F(FilterdPostfixTest, PerRecipientRepliesReachPostfix) {
     return logged("ok@example.org", "status=sent \\(250 2\\.0\\.0 <ok@example\\.org> Ok") &&
            logged("reject@example.org", "status=bounced \\([^\\n]*550 5\\.1\\.1") &&
            logged("tempfail@example.org", "status=deferred \\([^\\n]*450 4\\.2\\.0");
-  })) << postfix_->Maillog();
+  }, 30s)) << postfix_->Maillog();
   EXPECT_EQ(sink_->With("X-Rcpt-Args: <tempfail@example.org>").size(), 0u);
   EXPECT_EQ(sink_->With("X-Rcpt-Args: <reject@example.org>").size(), 0u);
 }
