@@ -54,13 +54,13 @@ core::Status ReceivedHeaderStage::Run(MessageContext& context, WorkerResources&)
   }
   auto time = r.time.time_since_epoch().count() == 0 ? std::chrono::system_clock::now() : r.time;
   value += "; " + Rfc5322Date(time);
-  context.header_edits.push_back({HeaderEdit::Kind::kPrepend, "Received", std::move(value)});
+  context.header_edits.push_back({HeaderEdit::Kind::kPrepend, "Received", std::move(value), {}});
   return {};
 }
 
 core::Status VirusScannedHeaderStage::Run(MessageContext& context, WorkerResources&) const {
   if (!value_.empty()) {
-    context.header_edits.push_back({HeaderEdit::Kind::kPrepend, "X-Virus-Scanned", value_});
+    context.header_edits.push_back({HeaderEdit::Kind::kPrepend, "X-Virus-Scanned", value_, {}});
   }
   return {};
 }

@@ -24,23 +24,23 @@ TEST(HeaderEditorTest, NoEditsIsIdentity) {
 }
 
 TEST(HeaderEditorTest, PrependKeepsOrderAndTheRestByteForByte) {
-  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "Received", "from x by y"},
-                                   {Kind::kPrepend, "X-Virus-Scanned", "Moat"}};
+  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "Received", "from x by y", {}},
+                                   {Kind::kPrepend, "X-Virus-Scanned", "Moat", {}}};
   EXPECT_EQ(ApplyHeaderEdits(kMessage, edits),
             "Received: from x by y\r\nX-Virus-Scanned: Moat\r\n" + kMessage);
 }
 
 TEST(HeaderEditorTest, AppendGoesAboveTheBlankLine) {
-  std::vector<HeaderEdit> edits = {{Kind::kAppend, "X-A", "1"}};
-  std::vector<HeaderEdit> second = {{Kind::kAppend, "X-B", "2"}};
+  std::vector<HeaderEdit> edits = {{Kind::kAppend, "X-A", "1", {}}};
+  std::vector<HeaderEdit> second = {{Kind::kAppend, "X-B", "2", {}}};
   std::string out = ApplyHeaderEdits(kMessage, edits, second);
   std::size_t blank = kMessage.find("\r\n\r\n") + 2;
   EXPECT_EQ(out, kMessage.substr(0, blank) + "X-A: 1\r\nX-B: 2\r\n" + kMessage.substr(blank));
 }
 
 TEST(HeaderEditorTest, RemoveAllTakesContinuationsAndOnlyHeaderFields) {
-  std::vector<HeaderEdit> edits = {{Kind::kRemoveAll, "x-spam-*", ""},
-                                   {Kind::kPrepend, "X-Spam-Flag", "NO"}};
+  std::vector<HeaderEdit> edits = {{Kind::kRemoveAll, "x-spam-*", "", {}},
+                                   {Kind::kPrepend, "X-Spam-Flag", "NO", {}}};
   std::string out = ApplyHeaderEdits(kMessage, edits);
   EXPECT_EQ(out,
             "X-Spam-Flag: NO\r\n"
@@ -53,8 +53,8 @@ TEST(HeaderEditorTest, RemoveAllTakesContinuationsAndOnlyHeaderFields) {
 }
 
 TEST(HeaderEditorTest, RemoveExactNameIsCaseInsensitiveAndNotAPrefix) {
-  std::vector<HeaderEdit> edits = {{Kind::kRemoveAll, "SUBJECT", ""},
-                                   {Kind::kRemoveAll, "X-Spam", ""}};
+  std::vector<HeaderEdit> edits = {{Kind::kRemoveAll, "SUBJECT", "", {}},
+                                   {Kind::kRemoveAll, "X-Spam", "", {}}};
   std::string out = ApplyHeaderEdits(kMessage, edits);
   EXPECT_EQ(out.find("Subject:"), std::string::npos);
   EXPECT_NE(out.find("X-Spam-Flag: YES"), std::string::npos);
@@ -62,12 +62,12 @@ TEST(HeaderEditorTest, RemoveExactNameIsCaseInsensitiveAndNotAPrefix) {
 
 TEST(HeaderEditorTest, LfMessagesGetLfFields) {
   std::string message = "From: a@b\nSubject: x\n\nbody\n";
-  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-P", "1"}, {Kind::kAppend, "X-A", "2"}};
+  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-P", "1", {}}, {Kind::kAppend, "X-A", "2", {}}};
   EXPECT_EQ(ApplyHeaderEdits(message, edits), "X-P: 1\nFrom: a@b\nSubject: x\nX-A: 2\n\nbody\n");
 }
 
 TEST(HeaderEditorTest, MessageWithoutBlankLineOrFinalNewline) {
-  std::vector<HeaderEdit> edits = {{Kind::kAppend, "X-A", "2"}};
+  std::vector<HeaderEdit> edits = {{Kind::kAppend, "X-A", "2", {}}};
   EXPECT_EQ(ApplyHeaderEdits("Subject: x", edits), "Subject: x\r\nX-A: 2\r\n");
   EXPECT_EQ(ApplyHeaderEdits("", edits), "X-A: 2\r\n");
   EXPECT_EQ(ApplyHeaderEdits("\r\nbody only\r\n", edits), "X-A: 2\r\n\r\nbody only\r\n");
@@ -99,10 +99,10 @@ TEST(HeaderEditorTest, AWordLongerThanALineStaysWhole) {
 
 TEST(HeaderEditorTest, NoInjectionThroughNamesOrValues) {
   using namespace std::string_literals;
-  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-Evil", "a\r\nBcc: victim@example.com\0x"s},
-                                   {Kind::kPrepend, "Bad Name", "v"},
-                                   {Kind::kPrepend, "Bad:Name", "v"},
-                                   {Kind::kPrepend, "", "v"}};
+  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-Evil", "a\r\nBcc: victim@example.com\0x"s, {}},
+                                   {Kind::kPrepend, "Bad Name", "v", {}},
+                                   {Kind::kPrepend, "Bad:Name", "v", {}},
+                                   {Kind::kPrepend, "", "v", {}}};
   std::string out = ApplyHeaderEdits("From: a@b\r\n\r\nx\r\n", edits);
   EXPECT_EQ(out, "X-Evil: a  Bcc: victim@example.com x\r\nFrom: a@b\r\n\r\nx\r\n");
   EXPECT_FALSE(IsValidFieldName("Bad Name"));
@@ -112,7 +112,7 @@ TEST(HeaderEditorTest, NoInjectionThroughNamesOrValues) {
 TEST(HeaderEditorTest, BinaryGarbageSurvivesUnchanged) {
   std::string garbage;
   for (int i = 0; i < 5000; ++i) garbage.push_back(static_cast<char>((i * 131) % 256));
-  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-P", "1"}, {Kind::kRemoveAll, "X-Q", ""}};
+  std::vector<HeaderEdit> edits = {{Kind::kPrepend, "X-P", "1", {}}, {Kind::kRemoveAll, "X-Q", "", {}}};
   std::string out = ApplyHeaderEdits(garbage, edits);
   EXPECT_EQ(out, "X-P: 1\n" + garbage);  // its first line ends in a bare LF
 }

@@ -78,7 +78,7 @@ class ByRecipientPolicy : public MessagePolicy {
       }
       if (a.starts_with("policyreject")) r.destiny = Destiny::kReject;
       if (a.starts_with("tag")) {
-        r.header_edits.push_back({HeaderEdit::Kind::kPrepend, "X-Test-Tag", "tagged"});
+        r.header_edits.push_back({HeaderEdit::Kind::kPrepend, "X-Test-Tag", "tagged", {}});
       }
       d.recipients.push_back(std::move(r));
     }
