@@ -1,8 +1,8 @@
 // moat-mta - the Postfix-compatible MTA of the Moat mail gateway.
 //
 // NAME
-//   moat-mta - SMTP server (and, with the queue issues, queue and delivery agents) reading
-//   Postfix's main.cf and master.cf
+//   moat-mta - SMTP server, cleanup, durable queue, queue manager and SMTP/LMTP delivery,
+//   reading Postfix's main.cf and master.cf
 //
 // SYNOPSIS
 //   moat-mta [-c DIR] [-o name=value]... [--check]
@@ -11,9 +11,23 @@
 // DESCRIPTION
 //   Runs every `inet` service of master.cf whose command is smtpd (or postscreen) as an SMTP
 //   listener with that service's -o overrides, in the foreground, logging to stderr (or syslog,
-//   log_target). Postfix's internal services (pickup, cleanup, qmgr, tlsmgr, rewrite, bounce,
-//   ...) are built in. A message is answered 250 only after the queue has it on disk; this build
-//   has no queue yet, so every message is answered 451 4.3.0 (the sender retries).
+//   log_target). Accepted mail goes through cleanup (canonical/virtual rewriting, header and body
+//   checks, missing headers) into the queue at queue_directory; the 250 reply comes only after
+//   the queue file and its directory are fsynced. At start-up the queue is recovered (files a
+//   crash left half-written are removed, interrupted deliveries requeued).
+//
+//   The built-in queue manager delivers queued mail: each recipient is routed by trivial-rewrite
+//   rules and transport_maps to a master.cf transport (smtp, lmtp, error, retry, discard) and
+//   delivered under Postfix's concurrency and recipient limits; with content_filter (main.cf
+//   or a service's -o) the message goes to the filter first, and mail received on a service
+//   with `-o content_filter=` (the return listener) is delivered normally. Temporary failures
+//   are retried with exponential backoff (minimal_backoff_time .. maximal_backoff_time, deferred
+//   queue scanned every queue_run_delay); permanent failures, and recipients still deferred
+//   after maximal_queue_lifetime, are returned to the sender in an RFC 3464 report (never to
+//   the null sender). Delivered and failed recipients are marked in the queue file, so a
+//   restart never delivers a recipient twice that was marked, and never loses one.
+//   Not built in: local/virtual/pipe delivery (such mail is deferred with a reason), delay
+//   warnings, success DSNs.
 //
 //   -c DIR          configuration directory (default /etc/moat): DIR/main.cf and DIR/master.cf
 //   -o name=value   override a main.cf parameter (repeatable; wins over main.cf, loses to a
@@ -22,9 +36,10 @@
 //                   every warning, exit 0 (or 1 on an error) without listening
 //
 //   Signals: SIGHUP re-reads main.cf, master.cf and the tables into a new snapshot in the
-//   background and swaps it in for new connections; a configuration with errors is logged and the
-//   old one stays. SIGTERM (and SIGINT) stop accepting, let every session finish its transaction
-//   (30 s at most) and exit 0.
+//   background and swaps it in for new connections (smtpd and cleanup; the queue manager keeps
+//   its routing until a restart); a configuration with errors is logged and the old one stays.
+//   SIGTERM (and SIGINT) stop accepting, let every session finish its transaction and every
+//   delivery in progress finish (30 s at most each) and exit 0.
 //
 //   A configuration error at start-up is printed as "file:line: error: message"; exit status 1.
 //   A port that cannot be bound is a fatal error (exit 1).
@@ -221,7 +236,14 @@ asio::awaitable<void> SignalLoop(Daemon& daemon, asio::signal_set& signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"moat-mta - Postfix-compatible MTA of the Moat mail gateway"};
+  CLI::App app{
+      "moat-mta - Postfix-compatible MTA of the Moat mail gateway: SMTP listeners from master.cf,\n"
+      "cleanup, a durable queue (250 only after fsync) and a queue manager delivering over\n"
+      "SMTP/LMTP (transport_maps, content_filter, retries with backoff, RFC 3464 bounces)."};
+  app.footer(
+      "Runs in the foreground and logs to stderr. SIGHUP reloads the configuration, SIGTERM\n"
+      "stops gracefully. Not built in: local/virtual/pipe delivery (such mail is deferred),\n"
+      "delay warnings, success DSNs.");
   std::string directory = "/etc/moat";
   std::vector<std::string> overrides;
   bool check = false;
