@@ -203,6 +203,9 @@ void QueueManager::Activate(QueueName from, const std::string& id) {
     spdlog::error("{}: cannot open: {}", id, file.error().message());
     return;
   }
+  const QueuedMessage& queued = file->message();
+  spdlog::info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, queued.envelope.sender,
+               queued.content_length, queued.pending_recipients());
   std::uint64_t handle = next_handle_++;
   ActiveMessage message{handle, std::move(*file), {}, {}, {}, {}, 0, 0, Clock::now()};
   message.activated = Clock::now();
@@ -302,7 +305,9 @@ asio::awaitable<void> QueueManager::RunBatch(DeliveryBatch batch) {
       std::chrono::microseconds(queued.envelope.arrival_us));
   if (content) {
     Resolution route = message.routes.at({batch.route.transport, batch.route.destination});
-    result = co_await agents_->Deliver(std::move(route), std::move(request));
+    // GCC 12: no temporaries inside the co_await expression (the awaitable is a named local).
+    auto delivering = agents_->Deliver(std::move(route), std::move(request));
+    result = co_await std::move(delivering);
   } else {
     result = UniformResult(request, DeliveryStatus::kDeferred, "4.3.0",
                            "queue file read error");

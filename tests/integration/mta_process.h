@@ -11,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,7 +56,7 @@ class MtaProcess {
         "maximal_backoff_time = 2s\n"
         "queue_run_delay = 1s\n",
         queue_directory_, dir.Path("data"));
-    dir.WriteFile("main.cf", main_cf + main_extra);
+    dir.WriteFile("main.cf", MergeMainCf(main_cf, main_extra));
     dir.WriteFile("master.cf",
                   fmt::format("127.0.0.1:{} inet n - n - - smtpd\n", smtp_port_) +
                       kTransportLines + master_extra);
@@ -97,6 +99,22 @@ class MtaProcess {
                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) const {
     return moat::testing::WaitUntil([&] { return Log().find(text) != std::string::npos; },
                                     timeout);
+  }
+
+  // `base` with each parameter that `extra` sets replaced by extra's line.
+  static std::string MergeMainCf(const std::string& base, const std::string& extra) {
+    auto name_of = [](const std::string& line) { return line.substr(0, line.find(" =")); };
+    std::set<std::string> overridden;
+    std::istringstream extra_lines(extra);
+    for (std::string line; std::getline(extra_lines, line);) {
+      if (line.find(" =") != std::string::npos && line[0] != ' ') overridden.insert(name_of(line));
+    }
+    std::string merged;
+    std::istringstream base_lines(base);
+    for (std::string line; std::getline(base_lines, line);) {
+      if (!overridden.count(name_of(line))) merged += line + "\n";
+    }
+    return merged + extra;
   }
 
   int smtp_port() const { return smtp_port_; }

@@ -41,7 +41,8 @@ std::map<std::string, std::string> QueuedIds(const std::string& output) {
 
 TEST(MtaQueueTest, SwaksAndSmtplibGet250OnlyForQueuedFiles) {
   TempDir dir;
-  MtaProcess mta(dir, kParkedMainCf);
+  // The client (127.0.0.1) is not in mynetworks here: relaying is for example.test only.
+  MtaProcess mta(dir, std::string(kParkedMainCf) + "mynetworks = 192.0.2.0/24\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
 
   auto swaks = RunCommand({"swaks", "--server", "127.0.0.1", "--port",
