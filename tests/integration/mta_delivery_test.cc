@@ -175,6 +175,34 @@ TEST(MtaDeliveryTest, PartialFailureKeepsOnlyDeferredRecipientsAndBouncesHardFai
   EXPECT_EQ(mta.Stop(), 0);
 }
 
+// maximal_queue_lifetime = 0: a message is returned after its first failed attempt (Postfix's
+// rule), here with the next hop down; the report says why it was deferred.
+TEST(MtaDeliveryTest, ExpiredMessagesAreReturnedToTheSender) {
+  TempDir dir;
+  SinkProcess down(dir, "down");  // never started
+  SinkProcess senders(dir, "senders");
+  ASSERT_TRUE(senders.Start());
+  dir.WriteFile("transport", fmt::format("example.test smtp:[127.0.0.1]:{}\n"
+                                         "example.org smtp:[127.0.0.1]:{}\n",
+                                         down.port(), senders.port()));
+  MtaProcess mta(dir,
+                 "transport_maps = hash:$config_directory/transport\n"
+                 "maximal_queue_lifetime = 0\n");
+  ASSERT_TRUE(mta.Start()) << mta.Log();
+  auto sent = SendPython(mta.smtp_port(), 1, "expiring", {"user@example.test"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  ASSERT_TRUE(WaitUntil([&] { return senders.Messages().size() == 1; }, 30s)) << mta.Log();
+  ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; })) << mta.Log();
+  std::string bounce = senders.Messages()[0];
+  EXPECT_NE(bounce.find("Final-Recipient: rfc822; user@example.test"), std::string::npos)
+      << bounce;
+  EXPECT_NE(bounce.find("Action: failed"), std::string::npos);
+  EXPECT_NE(bounce.find("Status: 4.4.1"), std::string::npos);
+  EXPECT_NE(bounce.find("delivery expired: connect to 127.0.0.1"), std::string::npos);
+  EXPECT_NE(mta.Log().find("status=expired, returned to sender"), std::string::npos);
+  EXPECT_EQ(mta.Stop(), 0);
+}
+
 TEST(MtaDeliveryTest, NullSenderNeverGetsABounce) {
   TempDir dir;
   SinkProcess hard(dir, "hard", {"-f", "RCPT"});
