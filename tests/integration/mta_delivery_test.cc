@@ -89,6 +89,8 @@ TEST(MtaDeliveryTest, NexthopDownDefersThenDeliversOnce) {
   auto more = SendPython(mta.smtp_port(), 1, "late", {"user@example.test"});
   ASSERT_EQ(more.exit_code, 0) << more.out;
   ASSERT_TRUE(WaitUntil([&] { return sink.Messages().size() == 6; }, 30s));
+  // The sink has the message before moat-mta logs its 250 and removes the queue file.
+  ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; })) << mta.Log();
   std::set<std::string> subjects;
   for (const std::string& m : sink.Messages()) {
     std::size_t at = m.find("Subject: ");
