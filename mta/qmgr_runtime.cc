@@ -151,6 +151,9 @@ asio::awaitable<void> QueueManager::Loop() {
     StartBatches();
     auto deadline = std::min(next_deferred_scan_, next_incoming_scan_);
     if (auto wake = scheduler_.NextWakeup()) deadline = std::min(deadline, *wake);
+    // A wake-up time already past that Next() could not act on (a transport at maxproc) must
+    // not spin the loop: deliveries finishing poke it anyway.
+    deadline = std::max(deadline, Clock::now() + std::chrono::milliseconds(10));
     if (!poked_ && !stopping_) {
       timer_.expires_at(deadline);
       co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
