@@ -118,12 +118,11 @@ std::string_view StripTrailingDot(std::string_view name);
 
 }  // namespace moat::mta::smtpd_rewrite
 
+// AddressClass, AddressClassName and AddressResolver are not re-exported: moat::mta has its own
+// (resolve_address.h), and a file may include both.
 namespace moat::mta {
-using smtpd_rewrite::AddressClass;
-using smtpd_rewrite::AddressClassName;
 using smtpd_rewrite::ResolvedAddress;
 using smtpd_rewrite::AddressResolverSettings;
-using smtpd_rewrite::AddressResolver;
 using smtpd_rewrite::InternalizeAddress;
 using smtpd_rewrite::IsValidHostname;
 using smtpd_rewrite::IsValidHostAddress;

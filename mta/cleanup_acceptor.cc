@@ -100,8 +100,12 @@ core::Result<AcceptResult> CleanupAcceptor::AcceptNow(const IncomingMessage& mes
 }
 
 asio::awaitable<core::Result<AcceptResult>> CleanupAcceptor::Accept(IncomingMessage message) {
-  auto result = co_await RunOnPool(
-      pool_, [this, message = std::move(message)]() { return AcceptNow(message); });
+  // GCC 12 destroys temporaries of a co_await full-expression wrongly (a lambda holding the
+  // message was freed twice): build the work and the awaitable as named locals first.
+  auto shared = std::make_shared<const IncomingMessage>(std::move(message));
+  auto work = [this, shared]() { return AcceptNow(*shared); };
+  auto pending = RunOnPool(pool_, std::move(work));
+  auto result = co_await std::move(pending);
   co_return result;
 }
 

@@ -57,7 +57,3 @@ class DomainList {
 };
 
 }  // namespace moat::mta::smtpd_rewrite
-
-namespace moat::mta {
-using smtpd_rewrite::DomainList;
-}  // namespace moat::mta

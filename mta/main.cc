@@ -1,8 +1,8 @@
 // moat-mta - the Postfix-compatible MTA of the Moat mail gateway.
 //
 // NAME
-//   moat-mta - SMTP server (and, with the queue issues, queue and delivery agents) reading
-//   Postfix's main.cf and master.cf
+//   moat-mta - SMTP server, cleanup, durable queue, queue manager and SMTP/LMTP delivery,
+//   reading Postfix's main.cf and master.cf
 //
 // SYNOPSIS
 //   moat-mta [-c DIR] [-o name=value]... [--check]
@@ -11,9 +11,23 @@
 // DESCRIPTION
 //   Runs every `inet` service of master.cf whose command is smtpd (or postscreen) as an SMTP
 //   listener with that service's -o overrides, in the foreground, logging to stderr (or syslog,
-//   log_target). Postfix's internal services (pickup, cleanup, qmgr, tlsmgr, rewrite, bounce,
-//   ...) are built in. A message is answered 250 only after the queue has it on disk; this build
-//   has no queue yet, so every message is answered 451 4.3.0 (the sender retries).
+//   log_target). Accepted mail goes through cleanup (canonical/virtual rewriting, header and body
+//   checks, missing headers) into the queue at queue_directory; the 250 reply comes only after
+//   the queue file and its directory are fsynced. At start-up the queue is recovered (files a
+//   crash left half-written are removed, interrupted deliveries requeued).
+//
+//   The built-in queue manager delivers queued mail: each recipient is routed by trivial-rewrite
+//   rules and transport_maps to a master.cf transport (smtp, lmtp, error, retry, discard) and
+//   delivered under Postfix's concurrency and recipient limits; with content_filter (main.cf
+//   or a service's -o) the message goes to the filter first, and mail received on a service
+//   with `-o content_filter=` (the return listener) is delivered normally. Temporary failures
+//   are retried with exponential backoff (minimal_backoff_time .. maximal_backoff_time, deferred
+//   queue scanned every queue_run_delay); permanent failures, and recipients still deferred
+//   after maximal_queue_lifetime, are returned to the sender in an RFC 3464 report (never to
+//   the null sender). Delivered and failed recipients are marked in the queue file, so a
+//   restart never delivers a recipient twice that was marked, and never loses one.
+//   Not built in: local/virtual/pipe delivery (such mail is deferred with a reason), delay
+//   warnings, success DSNs.
 //
 //   -c DIR          configuration directory (default /etc/moat): DIR/main.cf and DIR/master.cf
 //   -o name=value   override a main.cf parameter (repeatable; wins over main.cf, loses to a
@@ -22,9 +36,10 @@
 //                   every warning, exit 0 (or 1 on an error) without listening
 //
 //   Signals: SIGHUP re-reads main.cf, master.cf and the tables into a new snapshot in the
-//   background and swaps it in for new connections; a configuration with errors is logged and the
-//   old one stays. SIGTERM (and SIGINT) stop accepting, let every session finish its transaction
-//   (30 s at most) and exit 0.
+//   background and swaps it in for new connections (smtpd and cleanup; the queue manager keeps
+//   its routing until a restart); a configuration with errors is logged and the old one stays.
+//   SIGTERM (and SIGINT) stop accepting, let every session finish its transaction and every
+//   delivery in progress finish (30 s at most each) and exit 0.
 //
 //   A configuration error at start-up is printed as "file:line: error: message"; exit status 1.
 //   A port that cannot be bound is a fatal error (exit 1).
@@ -60,7 +75,9 @@
 #include "core/logging.h"
 #include "mta/mta_parameters.h"
 #include "mta/mta_snapshot.h"
-#include "mta/no_queue_acceptor.h"
+#include "mta/qmgr_runtime.h"
+#include "mta/cleanup_acceptor.h"
+#include "mta/cleanup_settings.h"
 #include "mta/smtpd_server.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -72,25 +89,69 @@ using moat::mta::MtaSnapshot;
 
 constexpr auto kStopGrace = std::chrono::seconds(30);
 
+struct Loaded {
+  std::shared_ptr<const MtaSnapshot> snapshot;
+  std::shared_ptr<const moat::mta::QueueManagerConfig> qmgr;
+};
+
 // Loads and compiles a configuration; the error text is printable as is.
-moat::core::Result<std::shared_ptr<const MtaSnapshot>> LoadSnapshot(
-    const moat::core::ConfigSource& source, std::vector<std::string>& warnings) {
+moat::core::Result<Loaded> LoadSnapshot(const moat::core::ConfigSource& source,
+                                        std::vector<std::string>& warnings) {
   try {
     MtaConfig config = moat::mta::LoadMtaConfig(source);
     for (const moat::core::ConfigDiagnostic& d : config.warnings) warnings.push_back(d.ToString());
     auto snapshot = moat::mta::BuildMtaSnapshot(config);
     if (!snapshot) return std::unexpected(snapshot.error());
     for (const std::string& warning : (*snapshot)->warnings) warnings.push_back(warning);
-    return snapshot;
+    auto qmgr = moat::mta::QueueManagerConfig::Build(config.main, config.master,
+                                                     (*snapshot)->dns_servers);
+    if (!qmgr) return std::unexpected(qmgr.error());
+    return Loaded{std::move(*snapshot), std::move(*qmgr)};
   } catch (const moat::core::ConfigError& e) {
     return moat::core::Fail(moat::core::ErrorCode::kInvalid, "{}: error: {}",
                             e.location().ToString(), e.message());
   }
 }
 
-// The queue's acceptor replaces NoQueueAcceptor here once the queue is part of the build.
-std::shared_ptr<moat::mta::MessageAcceptor> MakeMessageAcceptor(const MtaSnapshot&) {
-  return std::make_shared<moat::mta::NoQueueAcceptor>();
+// smtpd's acceptor: cleanup + durable commit, then a wake-up for the queue manager.
+class QueueingAcceptor final : public moat::mta::MessageAcceptor {
+ public:
+  QueueingAcceptor(std::shared_ptr<moat::mta::CleanupAcceptor> cleanup,
+                   moat::mta::QueueManager* qmgr)
+      : cleanup_(std::move(cleanup)), qmgr_(qmgr) {}
+  asio::awaitable<moat::core::Result<moat::mta::AcceptResult>> Accept(
+      moat::mta::IncomingMessage message) override {
+    // GCC 12: no temporary inside the co_await expression (see brief): awaitable first.
+    asio::awaitable<moat::core::Result<moat::mta::AcceptResult>> accepting =
+        cleanup_->Accept(std::move(message));
+    auto result = co_await std::move(accepting);
+    if (result && !result->discarded) qmgr_->Wakeup();
+    co_return result;
+  }
+
+ private:
+  std::shared_ptr<moat::mta::CleanupAcceptor> cleanup_;
+  moat::mta::QueueManager* qmgr_;
+};
+
+// Opens the queue at queue_directory, recovers what a crash left behind, and returns the acceptor
+// smtpd hands messages to (cleanup + durable commit).
+moat::core::Result<std::shared_ptr<moat::mta::CleanupAcceptor>> OpenQueue(const MtaSnapshot& snapshot) {
+  auto acceptor = moat::mta::CleanupAcceptor::FromConfig(*snapshot.main);
+  if (!acceptor) return std::unexpected(acceptor.error());
+  auto report = (*acceptor)->store().Recover();
+  if (!report) {
+    return moat::core::Fail(report.error().code(), "queue recovery in {}: {}",
+                            (*acceptor)->store().directory(), report.error().message());
+  }
+  spdlog::info(
+      "queue {}: recovered ({} temporary and {} incomplete files removed, {} interrupted "
+      "deliveries back to incoming, {} to deferred, {} orphan logs removed, {} corrupt)",
+      (*acceptor)->store().directory(), report->temporary_removed, report->incomplete_removed,
+      report->active_to_incoming, report->active_to_deferred, report->orphan_logs_removed,
+      report->corrupt.size());
+  for (const std::string& corrupt : report->corrupt) spdlog::warn("queue: {} (moved to corrupt/)", corrupt);
+  return std::shared_ptr<moat::mta::CleanupAcceptor>(std::move(*acceptor));
 }
 
 struct Daemon {
@@ -98,6 +159,8 @@ struct Daemon {
   asio::io_context io;
   asio::thread_pool loader{1};  // builds new snapshots off the I/O threads
   std::unique_ptr<moat::mta::SmtpdServer> server;
+  std::shared_ptr<moat::mta::CleanupAcceptor> acceptor;
+  std::unique_ptr<moat::mta::QueueManager> qmgr;
   std::atomic<bool> reloading{false};
   std::atomic<bool> reload_again{false};
   bool stopping = false;
@@ -106,7 +169,16 @@ struct Daemon {
 void StartReload(Daemon& daemon);
 
 asio::awaitable<void> ApplyReload(Daemon& daemon, std::shared_ptr<const MtaSnapshot> snapshot) {
+  // The queue manager keeps the routing it started with (transports, transport_maps): a
+  // restart applies changes to those.
   if (!daemon.stopping) {
+    auto cleanup = moat::mta::CleanupSettings::Build(*snapshot->main);
+    if (cleanup) {
+      daemon.acceptor->UpdateSettings(std::move(*cleanup));
+    } else {
+      spdlog::error("reload: cleanup settings: {}; keeping the old ones",
+                    cleanup.error().message());
+    }
     auto status = co_await daemon.server->Reload(std::move(snapshot));
     if (status) {
       spdlog::info("reload: new configuration in use");
@@ -125,21 +197,22 @@ void StartReload(Daemon& daemon) {
   }
   asio::post(daemon.loader, [&daemon] {
     std::vector<std::string> warnings;
-    auto snapshot = LoadSnapshot(daemon.source, warnings);
+    auto loaded = LoadSnapshot(daemon.source, warnings);
     for (const std::string& warning : warnings) spdlog::warn("{}", warning);
-    if (!snapshot) {
+    if (!loaded) {
       spdlog::error("reload failed, keeping the old configuration: {}",
-                    snapshot.error().message());
+                    loaded.error().message());
       daemon.reloading = false;
       return;
     }
-    asio::co_spawn(daemon.io, ApplyReload(daemon, std::move(*snapshot)), asio::detached);
+    asio::co_spawn(daemon.io, ApplyReload(daemon, std::move(loaded->snapshot)), asio::detached);
   });
 }
 
 asio::awaitable<void> Shutdown(Daemon& daemon) {
   spdlog::info("stopping: finishing transactions in progress");
   co_await daemon.server->Stop(kStopGrace);
+  co_await daemon.qmgr->Stop(kStopGrace);
   spdlog::info("stopped");
   daemon.io.stop();
 }
@@ -163,7 +236,14 @@ asio::awaitable<void> SignalLoop(Daemon& daemon, asio::signal_set& signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"moat-mta - Postfix-compatible MTA of the Moat mail gateway"};
+  CLI::App app{
+      "moat-mta - Postfix-compatible MTA of the Moat mail gateway: SMTP listeners from master.cf,\n"
+      "cleanup, a durable queue (250 only after fsync) and a queue manager delivering over\n"
+      "SMTP/LMTP (transport_maps, content_filter, retries with backoff, RFC 3464 bounces)."};
+  app.footer(
+      "Runs in the foreground and logs to stderr. SIGHUP reloads the configuration, SIGTERM\n"
+      "stops gracefully. Not built in: local/virtual/pipe delivery (such mail is deferred),\n"
+      "delay warnings, success DSNs.");
   std::string directory = "/etc/moat";
   std::vector<std::string> overrides;
   bool check = false;
@@ -184,19 +264,20 @@ int main(int argc, char** argv) {
   Daemon daemon;
   daemon.source = {directory, "main.cf", overrides};
   std::vector<std::string> warnings;
-  auto snapshot = LoadSnapshot(daemon.source, warnings);
+  auto loaded = LoadSnapshot(daemon.source, warnings);
   if (check) {
     for (const std::string& warning : warnings) fmt::print(stderr, "{}\n", warning);
-    if (!snapshot) {
-      fmt::print(stderr, "{}\n", snapshot.error().message());
+    if (!loaded) {
+      fmt::print(stderr, "{}\n", loaded.error().message());
       return 1;
     }
     return 0;
   }
-  if (!snapshot) {
-    fmt::print(stderr, "{}\n", snapshot.error().message());
+  if (!loaded) {
+    fmt::print(stderr, "{}\n", loaded.error().message());
     return 1;
   }
+  std::shared_ptr<const MtaSnapshot>* snapshot = &loaded->snapshot;
   const moat::core::Config& main = *(*snapshot)->main;
   moat::core::LogOptions log;
   log.program = main.GetString("syslog_name");
@@ -209,14 +290,28 @@ int main(int argc, char** argv) {
   // A client that vanishes mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   asio::signal_set signals(daemon.io, SIGHUP, SIGTERM, SIGINT);
-  daemon.server =
-      std::make_unique<moat::mta::SmtpdServer>(daemon.io, MakeMessageAcceptor(**snapshot));
+  auto acceptor = OpenQueue(**snapshot);
+  if (!acceptor) {
+    spdlog::critical("{}", acceptor.error().message());
+    return 1;
+  }
+  daemon.acceptor = *acceptor;
+  auto qmgr = moat::mta::QueueManager::Create(daemon.io, daemon.acceptor->shared_store(),
+                                              loaded->qmgr);
+  if (!qmgr) {
+    spdlog::critical("queue manager: {}", qmgr.error().message());
+    return 1;
+  }
+  daemon.qmgr = std::move(*qmgr);
+  daemon.server = std::make_unique<moat::mta::SmtpdServer>(
+      daemon.io, std::make_shared<QueueingAcceptor>(daemon.acceptor, daemon.qmgr.get()));
   std::size_t services = (*snapshot)->smtpd_services.size();
   if (auto status = daemon.server->Start(std::move(*snapshot)); !status) {
     spdlog::critical("{}", status.error().message());
     return 1;
   }
   asio::co_spawn(daemon.io, SignalLoop(daemon, signals), asio::detached);
+  daemon.qmgr->Start();
   spdlog::info("moat-mta {} started from {} ({} smtpd services)", moat::core::kMoatVersion,
                directory, services);
 
@@ -228,5 +323,7 @@ int main(int argc, char** argv) {
   signals.cancel();
   daemon.loader.join();
   daemon.server.reset();
+  daemon.qmgr.reset();
+  daemon.acceptor.reset();  // waits for commits still running on its writer threads
   return 0;
 }

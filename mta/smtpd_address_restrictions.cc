@@ -15,6 +15,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace moat::mta {
+
+using smtpd_rewrite::AddressClass;
+
 namespace {
 
 bool StartsWithLocalPart(std::string_view address, std::string_view local) {

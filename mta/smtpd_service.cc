@@ -88,7 +88,7 @@ core::Result<std::shared_ptr<const SmtpdService>> BuildSmtpdService(
   auto mynetworks = core::NetworkList::Parse(c.GetString("mynetworks"), tables.options());
   if (!mynetworks) return fail("mynetworks", mynetworks.error());
   s.mynetworks = std::move(*mynetworks);
-  auto resolver = AddressResolver::Build(c, tables);
+  auto resolver = smtpd_rewrite::AddressResolver::Build(c, tables);
   if (!resolver) return std::unexpected(resolver.error());
   s.resolver = std::move(*resolver);
   s.address_context.recipient_delimiter = c.GetString("recipient_delimiter");

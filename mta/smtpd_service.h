@@ -91,7 +91,7 @@ struct SmtpdServiceSettings {
   SmtpdReplyCodes codes;
 
   core::NetworkList mynetworks;
-  AddressResolver resolver;
+  smtpd_rewrite::AddressResolver resolver;
   core::AddressContext address_context;  // recipient_delimiter; local = resolver's local domains
   std::string double_bounce_sender = "double-bounce";
 

@@ -9,6 +9,12 @@
 #include "tests/support/test_support.h"
 
 namespace moat::mta {
+
+using smtpd_rewrite::AddressClass;
+using smtpd_rewrite::AddressClassName;
+using smtpd_rewrite::AddressResolver;
+using smtpd_rewrite::DomainList;
+
 namespace {
 
 class AddressClassTest : public ::testing::Test {
