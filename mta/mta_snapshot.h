@@ -14,7 +14,7 @@
 //   pass                part of postscreen's set-up, not a listener of its own
 //   unix, fifo, ...     Postfix's internal services (pickup, cleanup, qmgr, ...): built in;
 //                       delivery transports (smtp, lmtp, relay, amavisfeed ...): the queue
-//                       manager's (a later issue)
+//                       manager's (mta/qmgr_runtime.h, built from the same files)
 //
 // Errors: BuildMtaSnapshot() returns kInvalid/kIo/kNotFound with "file:line: parameter: message"
 // when a service cannot be built (unknown restriction, missing table, bad certificate, open
