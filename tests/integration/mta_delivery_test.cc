@@ -233,8 +233,10 @@ TEST(MtaDeliveryTest, ContentFilterThroughMoatFilterdAndBack) {
   SinkProcess sink(dir, "sink");
   ASSERT_TRUE(sink.Start());
   int return_port = moat::testing::FreeTcpPort();
-  moat::filterd::testing::FilterdProcess filterd(filter_dir, return_port,
-                                                 "virus_scanned_header = moat-filterd-test\n");
+  moat::filterd::testing::FilterdProcess filterd(
+      filter_dir, return_port,
+      moat::filterd::testing::TestClamavConf(filter_dir) +
+          "virus_scanned_header = moat-filterd-test\n");
   ASSERT_TRUE(filterd.Start()) << filterd.Log();
   dir.WriteFile("transport", fmt::format("example.test smtp:[127.0.0.1]:{}\n", sink.port()));
   MtaProcess mta(
