@@ -33,8 +33,13 @@
 #include "cli/command.h"
 #include "core/config_error.h"
 #include "core/config_version.h"
+#include "core/logging.h"
 
 int main(int argc, char** argv) {
+  // Standard output is the command's answer (`moat scan --json` is parsed by scripts): library
+  // log lines, such as ClamAV's engine load, go to stderr, and only warnings and worse.
+  moat::core::InitLogging({.program = "moat", .target = moat::core::LogTarget::kStderr,
+                           .level = "warn"});
   CLI::App app{"moat - admin command of the Moat mail gateway"};
   moat::cli::GlobalOptions global;
   app.add_option("-c", global.config_directory, "Configuration directory (default /etc/moat)")
