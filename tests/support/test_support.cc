@@ -12,10 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -73,21 +77,37 @@ std::string TempDir::WriteFile(const std::string& name, const std::string& conte
   return full;
 }
 
+// A free loopback port for a test server. Not one the kernel picks (bind to port 0): those come
+// from the ephemeral range, where parallel tests' own bind(0) calls and every outgoing
+// connection's source port draw too, so a port "free" now was often handed to another test's
+// sink or client a moment later (two tests then talked to each other's servers). Instead: a
+// random port below the ephemeral range, never the same twice in one process, checked bindable.
 int FreeTcpPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  static std::mutex mutex;
+  static std::set<int> handed_out;
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) * 7919u ^
+                             static_cast<unsigned>(
+                                 std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::lock_guard lock(mutex);
+  constexpr int kLowest = 20000, kHighest = 32000;  // Linux's ephemeral range starts at 32768
+  std::uniform_int_distribution<int> pick(kLowest, kHighest);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = pick(random);
+    if (handed_out.count(port) > 0) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    throw std::runtime_error("bind failed");
+    if (free) {
+      handed_out.insert(port);
+      return port;
+    }
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  throw std::runtime_error("no free loopback port between 20000 and 32000");
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOptions& options) {
