@@ -91,7 +91,7 @@ class SmtpSink {
   bool ready_ = false;
 };
 
-inline constexpr const char* kTestMessage =
+inline constexpr const char* kDeliveryTestMessage =
     "From: sender@example.org\r\nTo: user@example.test\r\nSubject: delivery test\r\n"
     "Message-ID: <delivery-test@example.org>\r\n\r\nHello.\r\n.leading dot\r\n";
 
@@ -107,7 +107,7 @@ inline DeliveryRequest MakeRequest(const std::vector<std::string>& recipients,
     recipient.index = index++;
     request.recipients.push_back(recipient);
   }
-  request.content = std::make_shared<const std::string>(kTestMessage);
+  request.content = std::make_shared<const std::string>(kDeliveryTestMessage);
   request.arrival = std::chrono::system_clock::now();
   return request;
 }
