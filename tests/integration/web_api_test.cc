@@ -313,7 +313,7 @@ TEST(WebCommandTest, RefusesRemoteWithoutTlsAndStartsWithoutUsersNever) {
   auto run = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {moat::testing::BinaryPath("moat"), "-c", env.conf(), "web"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return moat::testing::RunCommand(argv, {.timeout = 20s});
+    return moat::testing::RunCommand(argv, moat::testing::WithTimeout(20s));
   };
   auto remote = run({"--listen", "0.0.0.0:8025"});
   EXPECT_EQ(remote.exit_code, 2);

@@ -36,7 +36,7 @@ TEST(WebBrowserTest, ReviewReleaseAndHostileContentInChromium) {
     }
   }
   auto selenium = moat::testing::RunCommand(
-      {moat::testing::kSystemPython, "-I", "-c", "import selenium.webdriver"}, {.timeout = 30s});
+      {moat::testing::kSystemPython, "-I", "-c", "import selenium.webdriver"}, moat::testing::WithTimeout(30s));
   if (selenium.exit_code != 0) {
     GTEST_SKIP() << "Debian's python3-selenium is not installed: " << selenium.err;
   }
@@ -70,7 +70,7 @@ TEST(WebBrowserTest, ReviewReleaseAndHostileContentInChromium) {
        env.sink().dump_directory(),
        "--artifacts",
        artifacts},
-      {.timeout = 240s, .cwd = artifacts});
+      moat::testing::WithTimeout(240s, artifacts));
   EXPECT_EQ(run.exit_code, 0) << "driver stdout:\n"
                               << run.out << "\ndriver stderr:\n"
                               << run.err << "\nmoat web stderr:\n"

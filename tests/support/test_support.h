@@ -56,6 +56,14 @@ struct CommandOptions {
   std::string cwd;
 };
 
+// CommandOptions with only a deadline (and a working directory), for the common case.
+inline CommandOptions WithTimeout(std::chrono::milliseconds timeout, std::string cwd = "") {
+  CommandOptions options;
+  options.timeout = timeout;
+  options.cwd = std::move(cwd);
+  return options;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOptions& options = {});
 
 class Subprocess {
