@@ -182,6 +182,25 @@ std::string ShortTypeFor(std::string_view mime_type, std::string_view descriptio
   return subtype.empty() ? "data" : subtype;
 }
 
+bool IsPlainText(std::string_view bytes) {
+  if (bytes.empty()) return false;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20) {
+      if (c == 0x7f) return false;
+    } else if (c != '\t' && c != '\n' && c != '\r' && c != '\f') {
+      return false;
+    }
+  }
+  return true;
+}
+
+core::Result<FileType> PlainTextType() {
+  FileType type;
+  type.mime_type = "text/plain";
+  type.short_type = "txt";
+  return type;
+}
+
 struct FileTypeDetector::Handles {
   magic_t mime = nullptr;
   magic_t text = nullptr;

@@ -40,6 +40,13 @@ std::string ShortTypeFor(std::string_view mime_type, std::string_view descriptio
 // True when libmagic's MIME type needs the description to choose a short type.
 bool NeedsDescription(std::string_view mime_type);
 
+// True when `bytes` are text as a mail client would show them: no byte below 0x20 other than
+// tab, LF, CR and form feed, no DEL. Eight-bit bytes (any charset) count as text. Linear, cheap.
+bool IsPlainText(std::string_view bytes);
+
+// What Detect() reports for plain text ("text/plain", "txt"), without consulting libmagic.
+core::Result<FileType> PlainTextType();
+
 class FileTypeDetector {
  public:
   // How many leading bytes libmagic looks at: enough for ISO 9660 (32 KiB in) and tar headers;
