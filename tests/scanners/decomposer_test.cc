@@ -127,6 +127,42 @@ TEST(DecomposerTest, DetectedTypeIgnoresTheDeclaredName) {
   EXPECT_EQ(part->short_type, "exe");
 }
 
+// The message text (inline text/plain without a name) that is plainly text is reported as text
+// without libmagic; anything else about it still goes to libmagic: binary bytes in the body, a
+// named or attached text/plain part, a script in an attachment.
+TEST(DecomposerTest, InlineTextBodiesSkipLibmagicOnlyWhenPlainlyText) {
+  std::string raw =
+      "From: a@example.test\r\nTo: b@example.test\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\n#!/bin/sh\r\necho caf\xc3\xa9\r\n"
+      "--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      testing::Base64Encode(ClamExe()) +
+      "\r\n--b\r\nContent-Type: text/plain; name=run.txt\r\n\r\n#!/bin/sh\r\necho hi\r\n"
+      "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\n"
+      "#!/bin/sh\r\necho hi\r\n--b--\r\n";
+  ContentTree tree = Decompose(raw);
+  const ContentNode* text = NodeAt(tree, "1");
+  const ContentNode* exe_in_body = NodeAt(tree, "2");
+  const ContentNode* named = NodeAt(tree, "3");
+  const ContentNode* attached = NodeAt(tree, "4");
+  ASSERT_TRUE(text && exe_in_body && named && attached) << Dump(tree);
+  EXPECT_EQ(text->detected_type, "text/plain") << Dump(tree);
+  EXPECT_EQ(text->short_type, "txt");
+  EXPECT_EQ(exe_in_body->short_type, "exe") << Dump(tree);
+  EXPECT_EQ(named->short_type, "script") << Dump(tree);
+  EXPECT_EQ(attached->short_type, "script") << Dump(tree);
+}
+
+TEST(FileTypeTest, PlainTextIsPrintableBytesAndLineBreaks) {
+  EXPECT_TRUE(IsPlainText("Hello,\r\n\tworld\f\n"));
+  EXPECT_TRUE(IsPlainText("caf\xc3\xa9 \xe9t\xe9"));  // UTF-8 and Latin-1 both count
+  EXPECT_FALSE(IsPlainText(""));
+  EXPECT_FALSE(IsPlainText(std::string_view("a\0b", 3)));
+  EXPECT_FALSE(IsPlainText("PK\x03\x04"));
+  EXPECT_FALSE(IsPlainText("a\x7f"));
+  EXPECT_FALSE(IsPlainText("\x1b[31m"));
+}
+
 // Every read format and compression filter, each holding eicar.com, made by the real tools.
 struct FormatCase {
   const char* file;
