@@ -237,6 +237,12 @@ void Config::Resolve(const ConfigBuildOptions& options, bool report_all,
   for (const auto& [name, setting] : settings_) {
     for (const std::string& referenced : ReferencedNames(setting.raw)) user_defined.insert(referenced);
   }
+  // A main.cf value replaced by an -o override still names its user parameters: Postfix counts
+  // a reference anywhere in main.cf or master.cf (`-o content_filter=` must not turn the
+  // variable the file's content_filter used into an "unknown parameter").
+  for (const ConfigEntry& entry : file_entries_) {
+    for (const std::string& referenced : ReferencedNames(entry.value)) user_defined.insert(referenced);
+  }
   std::map<std::string, const ParameterDefinition*> named_by;  // user parameter -> its list
   for (const ParameterDefinition* d : registry_->Definitions()) {
     if (d->type != ParameterType::kParameterNames) continue;

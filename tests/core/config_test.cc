@@ -128,6 +128,19 @@ TEST_F(ConfigTest, ExpansionUsesTheFinalValuesWhateverTheOrder) {
   EXPECT_EQ(*c->RawValue("myorigin"), "$mydomain");
 }
 
+// `-o content_filter=` on a main.cf whose content_filter named $inbound_filter_nexthop: the
+// variable is still referenced by the file, so it is not an unknown parameter (as in Postfix).
+TEST_F(ConfigTest, OverridingTheOnlyReferenceKeepsTheUserParameterKnown) {
+  auto c = Build("local_origin = example.com\nmyorigin = $local_origin\n", {"myorigin=example.org"});
+  EXPECT_TRUE(diagnostics_.empty()) << Messages()[0];
+  EXPECT_EQ(c->GetString("myorigin"), "example.org");
+  auto service = c->WithOverrides({{"myorigin", "example.net", {"master.cf", 3}}});
+  EXPECT_EQ(service->GetString("myorigin"), "example.net");
+  Build("local_origin = example.com\n");
+  ASSERT_EQ(diagnostics_.size(), 1u);
+  EXPECT_NE(Messages()[0].find("unknown parameter"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ServiceOverridesChangeWhatOtherValuesExpandTo) {
   auto c = Build("myorigin = $mydomain\n");
   auto service = c->WithOverrides({{"mydomain", "svc.example", {"master.cf", 3}}});
