@@ -195,7 +195,10 @@ void QueueManager::ScanDeferred() {
 }
 
 void QueueManager::Activate(QueueName from, const std::string& id) {
-  if (auto moved = store_->Move(id, from, QueueName::kActive); !moved) {
+  // Not fsynced: see QueueStore::MoveDurability.
+  if (auto moved = store_->Move(id, from, QueueName::kActive,
+                                QueueStore::MoveDurability::kAtomic);
+      !moved) {
     if (moved.error().code() != core::ErrorCode::kNotFound) {
       spdlog::error("{}: cannot move to active/: {}", id, moved.error().message());
     }
@@ -362,11 +365,15 @@ void QueueManager::ApplyResult(ActiveMessage& message, const DeliveryResult& res
     }
   }
   if (!delivered.empty()) {
+    // Written, not fsynced here: a mark only prevents a duplicate, and the file is either
+    // deleted when the message is done (the unlink is the record) or fsynced by Defer() when
+    // recipients remain. A process crash keeps the write (page cache); a power loss can undo
+    // it, and then the recipient is delivered again - never lost. One fsync per delivery on
+    // this strand held the whole queue manager to the disk's fsync rate.
     auto marked = message.file.MarkRecipients(delivered, RecipientStatus::kDelivered);
-    if (marked) marked = message.file.Sync();
     if (!marked) {
-      // The next hop has the message; a mark that did not reach the disk means it may be sent
-      // again after a crash, never lost.
+      // The next hop has the message; a mark that did not reach the file means it may be sent
+      // again, never lost.
       spdlog::error("{}: cannot mark delivered recipients: {}", queued.id,
                     marked.error().message());
     }

@@ -282,7 +282,8 @@ core::Result<QueueFile> QueueStore::OpenFile(QueueName queue, std::string_view i
   return QueueFile(fs_, *fd, std::move(path), writable, std::move(*message));
 }
 
-core::Status QueueStore::Move(std::string_view id, QueueName from, QueueName to) {
+core::Status QueueStore::Move(std::string_view id, QueueName from, QueueName to,
+                              MoveDurability durability) {
   if (auto s = CheckId(id); !s) return s;
   if (from == to) return core::Fail(ErrorCode::kInvalid, "{} is already in {}", id,
                                     QueueNameText(to));
@@ -292,6 +293,7 @@ core::Status QueueStore::Move(std::string_view id, QueueName from, QueueName to)
     return core::Fail(ErrorCode::kIo, "cannot move {} to {}: the name is taken", id,
                       QueueNameText(to));
   }
+  if (durability == MoveDurability::kAtomic) return {};
   DirectorySyncGroup& group = SyncGroup(to);
   return group.WaitDurable(group.Renamed());
 }

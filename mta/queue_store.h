@@ -171,9 +171,15 @@ class QueueStore {
   core::Result<QueueFile> OpenFile(QueueName queue, std::string_view id, bool writable,
                                    bool quarantine_corrupt = false);
 
-  // Renames `id` from one queue to another and fsyncs the target directory. kNotFound when it
-  // is not in `from`; kInvalid for from == to; moving into an occupied name is kIo.
-  core::Status Move(std::string_view id, QueueName from, QueueName to);
+  // How far Move() goes: kDurable waits until the target directory is fsynced (hold, release,
+  // requeue: the administrator's decision survives a power loss); kAtomic only renames (the
+  // queue manager's incoming -> active: a rename is atomic, and one undone by a power loss
+  // leaves the file in incoming/, where it is delivered again - Postfix's qmgr does the same).
+  enum class MoveDurability { kDurable, kAtomic };
+  // Renames `id` from one queue to another. kNotFound when it is not in `from`; kInvalid for
+  // from == to; moving into an occupied name is kIo.
+  core::Status Move(std::string_view id, QueueName from, QueueName to,
+                    MoveDurability durability = MoveDurability::kDurable);
   // The queue manager's deferral: appends `notes` to defer/<ID> (fsynced), updates the schedule
   // (attempts + 1, last attempt = now, next attempt as given), fsyncs the file and moves it from
   // `from` (normally active) to deferred/.
