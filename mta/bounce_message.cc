@@ -84,7 +84,8 @@ std::string DescribeDuration(std::chrono::seconds duration) {
 }
 
 std::string ComposeBounce(const QueuedMessage& original,
-                          std::span<const RecipientLogEntry> entries, const BounceOptions& options) {
+                          std::span<const RecipientLogEntry> entries,
+                          const BounceOptions& options) {
   const QueueEnvelope& envelope = original.envelope;
   const bool delay = options.kind == ReportKind::kDelay;
   const bool problem = options.kind == ReportKind::kProblem;
@@ -163,7 +164,8 @@ std::string ComposeBounce(const QueuedMessage& original,
   if (!envelope.attributes.envid.empty()) {
     out += fmt::format("Original-Envelope-Id: {}\r\n", OneLine(envelope.attributes.envid));
   }
-  auto arrival = std::chrono::system_clock::time_point(std::chrono::microseconds(envelope.arrival_us));
+  auto arrival =
+      std::chrono::system_clock::time_point(std::chrono::microseconds(envelope.arrival_us));
   out += fmt::format("Arrival-Date: {}\r\n", Rfc5322Date(arrival));
   const char* default_action = delay || problem ? "delayed" : "failed";
   for (const RecipientLogEntry& entry : entries) {

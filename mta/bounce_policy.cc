@@ -85,8 +85,8 @@ core::Result<unsigned> NotifyPolicy::ParseClasses(std::string_view text) {
 NotifyPolicy NotifyPolicy::FromConfig(const core::Config& main) {
   NotifyPolicy policy;
   auto classes = ParseClasses(main.GetString("notify_classes"));
-  if (!classes) throw core::ConfigError(main.LocationOf("notify_classes"),
-                                        classes.error().message());
+  if (!classes)
+    throw core::ConfigError(main.LocationOf("notify_classes"), classes.error().message());
   policy.classes = *classes;
   policy.bounce_notice_recipient = main.GetString("bounce_notice_recipient");
   policy.two_bounce_notice_recipient = main.GetString("2bounce_notice_recipient");
@@ -98,14 +98,13 @@ NotifyPolicy NotifyPolicy::FromConfig(const core::Config& main) {
   return policy;
 }
 
-NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event,
-                       const QueueEnvelope& envelope, std::span<const RecipientLogEntry> entries) {
+NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event, const QueueEnvelope& envelope,
+                       std::span<const RecipientLogEntry> entries) {
   NoticePlan plan;
   if (entries.empty()) return plan;
   const std::string& sender = envelope.sender;
-  const bool from_postmaster_notice =
-      !policy.double_bounce_address.empty() &&
-      EqualsIgnoreCase(sender, policy.double_bounce_address);
+  const bool from_postmaster_notice = !policy.double_bounce_address.empty() &&
+                                      EqualsIgnoreCase(sender, policy.double_bounce_address);
 
   switch (event) {
     case NoticeEvent::kFailure:
@@ -114,8 +113,8 @@ NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event,
       } else if (sender.empty()) {
         if (policy.classes & (notify_class::kBounce | notify_class::kTwoBounce)) {
           // The last chance for this mail: all of it, to the postmaster.
-          plan.notices.push_back(Postmaster(policy, policy.two_bounce_notice_recipient, entries,
-                                            false, true));
+          plan.notices.push_back(
+              Postmaster(policy, policy.two_bounce_notice_recipient, entries, false, true));
         } else {
           plan.discarded = "undeliverable notification from <> discarded";
         }
@@ -130,8 +129,8 @@ NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event,
           plan.discarded = "sender asked for no failure notice (NOTIFY)";
         }
         if (policy.classes & notify_class::kBounce) {
-          plan.notices.push_back(Postmaster(policy, policy.bounce_notice_recipient, entries,
-                                            true, false));
+          plan.notices.push_back(
+              Postmaster(policy, policy.bounce_notice_recipient, entries, true, false));
         }
       }
       break;
@@ -151,19 +150,19 @@ NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event,
         }
       }
       if (policy.classes & notify_class::kDelay) {
-        plan.notices.push_back(Postmaster(policy, policy.delay_notice_recipient, entries,
-                                          true, false));
+        plan.notices.push_back(
+            Postmaster(policy, policy.delay_notice_recipient, entries, true, false));
       }
       break;
 
     case NoticeEvent::kResource:
     case NoticeEvent::kSoftware: {
-      unsigned wanted = event == NoticeEvent::kResource ? notify_class::kResource
-                                                        : notify_class::kSoftware;
+      unsigned wanted =
+          event == NoticeEvent::kResource ? notify_class::kResource : notify_class::kSoftware;
       // A notice about a notice that is itself stuck would only add to the pile.
       if ((policy.classes & wanted) && !from_postmaster_notice) {
-        plan.notices.push_back(Postmaster(policy, policy.error_notice_recipient, entries,
-                                          true, false));
+        plan.notices.push_back(
+            Postmaster(policy, policy.error_notice_recipient, entries, true, false));
       }
       break;
     }

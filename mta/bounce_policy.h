@@ -71,8 +71,8 @@ struct NotifyPolicy {
 enum class NoticeEvent { kFailure, kDelay, kResource, kSoftware };
 
 struct PlannedNotice {
-  std::string sender;     // envelope sender of the notice: "" or the double-bounce address
-  std::string recipient;  // the envelope recipient (and To:)
+  std::string sender;         // envelope sender of the notice: "" or the double-bounce address
+  std::string recipient;      // the envelope recipient (and To:)
   bool postmaster = false;    // a postmaster notice (its subject and wording)
   bool headers_only = false;  // return only the original's header
   bool critical = false;      // must be queued before the log that caused it may go
@@ -87,7 +87,7 @@ struct NoticePlan {
 // `envelope` is the message's (its sender and each recipient's NOTIFY); `entries` the bounce
 // log (failure), this attempt's defer notes (delay), or the local problems (resource,
 // software).
-NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event,
-                       const QueueEnvelope& envelope, std::span<const RecipientLogEntry> entries);
+NoticePlan PlanNotices(const NotifyPolicy& policy, NoticeEvent event, const QueueEnvelope& envelope,
+                       std::span<const RecipientLogEntry> entries);
 
 }  // namespace moat::mta

@@ -54,10 +54,10 @@ core::Result<std::size_t> BounceSender::Send(NoticeEvent event, const QueueFile&
   if (event == NoticeEvent::kResource || event == NoticeEvent::kSoftware) {
     auto& last = event == NoticeEvent::kResource ? last_resource_ : last_software_;
     if (last && steady_now < *last + kProblemNoticeInterval) {
-      spdlog::info("{}: postmaster {} notification suppressed (one per {} minutes)", queued.id,
-                   EventName(event),
-                   std::chrono::duration_cast<std::chrono::minutes>(kProblemNoticeInterval)
-                       .count());
+      spdlog::info(
+          "{}: postmaster {} notification suppressed (one per {} minutes)", queued.id,
+          EventName(event),
+          std::chrono::duration_cast<std::chrono::minutes>(kProblemNoticeInterval).count());
       return std::size_t{0};
     }
     last = steady_now;
@@ -108,8 +108,7 @@ core::Status BounceSender::Commit(NoticeEvent event, const QueuedMessage& origin
 
   QueueEnvelope envelope;
   envelope.arrival_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(options.now.time_since_epoch())
-          .count();
+      std::chrono::duration_cast<std::chrono::microseconds>(options.now.time_since_epoch()).count();
   envelope.sender = notice.sender;
   envelope.attributes.service = "bounce";
   envelope.attributes.client_name = "localhost";

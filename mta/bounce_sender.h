@@ -57,8 +57,8 @@ class BounceSender {
   const BounceSettings& settings() const { return settings_; }
 
  private:
-  core::Status Commit(NoticeEvent event, const QueuedMessage& original,
-                      const PlannedNotice& notice, std::string* id);
+  core::Status Commit(NoticeEvent event, const QueuedMessage& original, const PlannedNotice& notice,
+                      std::string* id);
 
   std::shared_ptr<QueueStore> store_;
   BounceSettings settings_;

@@ -9,14 +9,14 @@
 // conf.d, no SpamAssassin, no syslog, no quarantine), on a free port, as the amavis user the
 // package creates; clamscan reads a one-signature database (EICAR's MD5) so it starts fast. The
 // test stops it by its PID.
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <regex>
+#include <set>
 
 #include "tests/integration/mta_process.h"
 
@@ -57,8 +57,7 @@ class AmavisProcess {
       if (::chown((root_ + "/home").c_str(), amavis->pw_uid, amavis->pw_gid) != 0) return;
     }
     // Root-owned and not writable by amavis, or amavisd refuses it.
-    dir.WriteFile("amavis/amavisd.conf",
-                  fmt::format(R"(use strict;
+    dir.WriteFile("amavis/amavisd.conf", fmt::format(R"(use strict;
 $MYHOME = '{0}/home';
 $TEMPBASE = "$MYHOME/tmp";
 $db_home = "$MYHOME/db";
@@ -94,7 +93,7 @@ $forward_method = 'smtp:[127.0.0.1]:{2}';
 $notify_method = $forward_method;
 1;
 )",
-                              root_, port_, return_port));
+                                                     root_, port_, return_port));
     ::chmod((root_ + "/amavisd.conf").c_str(), 0644);
   }
   ~AmavisProcess() { Stop(); }
@@ -183,35 +182,37 @@ TEST(MtaAmavisTest, MoatMtaFeedsAmavisdNewAndDeliversWhatItReturns) {
   ASSERT_TRUE(amavis.Start()) << amavis.Log();
 
   constexpr int kMessages = 8;
-  auto source = RunCommand({"smtp-source", "-c", "-s", "2", "-m", std::to_string(kMessages),
-                            "-l", "2000", "-f", "source@example.org", "-t",
-                            "user@example.test", "-M", "client.example.org",
-                            fmt::format("127.0.0.1:{}", mta.smtp_port())});
+  auto source = RunCommand({"smtp-source", "-c", "-s", "2", "-m", std::to_string(kMessages), "-l",
+                            "2000", "-f", "source@example.org", "-t", "user@example.test", "-M",
+                            "client.example.org", fmt::format("127.0.0.1:{}", mta.smtp_port())});
   ASSERT_EQ(source.exit_code, 0) << source.out << source.err;
-  auto virus = RunCommand({moat::testing::kSystemPython, "-c", kSendVirus,
-                           std::to_string(mta.smtp_port()), kEicar});
+  auto virus = RunCommand(
+      {moat::testing::kSystemPython, "-c", kSendVirus, std::to_string(mta.smtp_port()), kEicar});
   ASSERT_EQ(virus.exit_code, 0) << virus.out << virus.err;
 
   ASSERT_TRUE(WaitUntil([&] { return sink.Messages().size() >= kMessages; }, 60s))
-      << sink.Messages().size() << "\n" << mta.Log() << "\n---\n" << amavis.Log();
+      << sink.Messages().size() << "\n"
+      << mta.Log() << "\n---\n"
+      << amavis.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; }, 30s)) << mta.Log();
   EXPECT_EQ(sink.Messages().size(), static_cast<std::size_t>(kMessages));
   // The last Received of moat-mta's (the bottom one) is the first pass, from smtp-source.
-  std::regex first_pass(
-      R"(Received: from client\.example\.org \(unknown \[127\.0\.0\.1\]\)\n)"
-      R"(\tby mx\.example\.test \(Moat\) with \w+ id (\w+))");
+  std::regex first_pass(R"(Received: from client\.example\.org \(unknown \[127\.0\.0\.1\]\)\n)"
+                        R"(\tby mx\.example\.test \(Moat\) with \w+ id (\w+))");
+  std::set<std::string> originals;  // each message once: distinct first-pass queue IDs
   for (const std::string& m : sink.Messages()) {
     EXPECT_NE(m.find("X-Virus-Scanned: amavis at filter.test"), std::string::npos) << m;
-    EXPECT_NE(m.find(fmt::format("(amavis, port {}) with LMTP", amavis.port())),
-              std::string::npos)
+    EXPECT_NE(m.find(fmt::format("(amavis, port {}) with LMTP", amavis.port())), std::string::npos)
         << m;
     EXPECT_EQ(m.find("virus-inside"), std::string::npos);
     // amavis learned the first queue ID by XFORWARD (IDENT) and logs it as the Queue-ID.
     std::smatch first;
     ASSERT_TRUE(std::regex_search(m, first, first_pass)) << m;
+    originals.insert(first[1]);
     EXPECT_NE(amavis.Log().find(fmt::format("Queue-ID: {},", first[1].str())), std::string::npos)
         << first[1];
   }
+  EXPECT_EQ(originals.size(), static_cast<std::size_t>(kMessages));
   // Each message went to amavis once (LMTP) and out once from the return listener.
   std::string log = mta.Log();
   EXPECT_EQ(Count(log, fmt::format("relay=127.0.0.1[127.0.0.1]:{}", amavis.port())),

@@ -32,8 +32,8 @@ bool Has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-moat::testing::CommandResult Send(int port, const std::string& marker,
-                                  const std::string& recipient, int count = 1) {
+moat::testing::CommandResult Send(int port, const std::string& marker, const std::string& recipient,
+                                  int count = 1) {
   return RunCommand({moat::testing::kSystemPython,
                      moat::testing::SourcePath("tests/integration/mta_send.py"),
                      std::to_string(port), std::to_string(count), marker, recipient});
@@ -72,8 +72,8 @@ TEST(MtaBounceTest, DelayWarningOnceWhileRetryingThenDelivered) {
   ASSERT_TRUE(WaitUntil([&] { return admin.Messages().size() == 1; }, 20s)) << mta.Log();
   // More retries after the warning, and still only the one warning.
   std::size_t attempts = Count(mta.Log(), "to=<user@example.test>");
-  ASSERT_TRUE(WaitUntil(
-      [&] { return Count(mta.Log(), "to=<user@example.test>") >= attempts + 2; }, 20s))
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count(mta.Log(), "to=<user@example.test>") >= attempts + 2; }, 20s))
       << mta.Log();
   EXPECT_EQ(senders.Messages().size(), 1u);
   EXPECT_EQ(admin.Messages().size(), 1u);
@@ -239,8 +239,7 @@ TEST(MtaBounceTest, SoftwareProblemIsReportedToErrorNoticeRecipientOnce) {
   ASSERT_TRUE(WaitUntil([&] { return admin.Messages().size() == 1; }, 20s)) << mta.Log();
   // Both messages retried a few times more; still one notice.
   ASSERT_TRUE(WaitUntil(
-      [&] { return Count(mta.Log(), "postmaster software notification suppressed") >= 3; },
-      20s))
+      [&] { return Count(mta.Log(), "postmaster software notification suppressed") >= 3; }, 20s))
       << mta.Log();
   EXPECT_EQ(admin.Messages().size(), 1u);
   EXPECT_EQ(mta.Ids(QueueName::kDeferred).size() + mta.Ids(QueueName::kActive).size(), 2u);

@@ -56,14 +56,15 @@ TEST(MtaCrashDeliveryTest, KillNineMidDeliveryLosesNothingAndDuplicatesOnlyInFli
 
   std::filesystem::create_directories(dir.Path("source"));
   moat::testing::Subprocess source(
-      {"smtp-source", "-v", "-c", "-s", "8", "-m", std::to_string(kMessages), "-l", "1000",
-       "-f", "source@example.org", "-t", "user@example.test", "-M", "client.example.org",
+      {"smtp-source", "-v", "-c", "-s", "8", "-m", std::to_string(kMessages), "-l", "1000", "-f",
+       "source@example.org", "-t", "user@example.test", "-M", "client.example.org",
        fmt::format("127.0.0.1:{}", mta.smtp_port())},
       dir.Path("source"));
   // Deliveries well under way (and mail still arriving): kill without warning.
   const std::string dumps = dir.Path("sink/dump");
   ASSERT_TRUE(WaitUntil([&] { return DumpFiles(dumps) >= kMessages / 5; }, 60s))
-      << DumpFiles(dumps) << "\n" << mta.Log().substr(0, 3000);
+      << DumpFiles(dumps) << "\n"
+      << mta.Log().substr(0, 3000);
   mta.Kill();
   std::size_t at_kill = DumpFiles(dumps);
   source.Wait(30s);
@@ -92,9 +93,9 @@ TEST(MtaCrashDeliveryTest, KillNineMidDeliveryLosesNothingAndDuplicatesOnlyInFli
   for (const std::string& id : accepted) missing += copies.count(id) ? 0 : 1;
   std::size_t duplicates = 0;
   for (const auto& [id, n] : copies) duplicates += static_cast<std::size_t>(n - 1);
-  std::cout << "kill -9 mid-delivery: " << accepted.size() << " accepted by 250, "
-            << copies.size() << " distinct delivered (" << at_kill << " at the kill), "
-            << duplicates << " duplicates\n";
+  std::cout << "kill -9 mid-delivery: " << accepted.size() << " accepted by 250, " << copies.size()
+            << " distinct delivered (" << at_kill << " at the kill), " << duplicates
+            << " duplicates\n";
   // Nothing acknowledged is lost (a message whose 250 the kill swallowed may be there too).
   EXPECT_EQ(missing, 0u);
   EXPECT_GE(copies.size(), accepted.size());

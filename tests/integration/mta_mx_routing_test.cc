@@ -37,8 +37,7 @@ TEST(MtaMxRoutingTest, MxPreferenceFallbackBracketsAndAddressFallback) {
       {"mx.test", "a.test", "bracket.test", "nowhere.test", "example.org"},
       {"--mx-host=mx.test,mx1.mx.test,10", "--mx-host=mx.test,mx2.mx.test,20",
        "--host-record=mx1.mx.test,127.0.0.2", "--host-record=mx2.mx.test,127.0.0.1",
-       "--host-record=a.test,127.0.0.1",
-       "--mx-host=bracket.test,mx.elsewhere.bracket.test,10",
+       "--host-record=a.test,127.0.0.1", "--mx-host=bracket.test,mx.elsewhere.bracket.test,10",
        "--host-record=mx.elsewhere.bracket.test,127.0.0.2", "--host-record=bracket.test,127.0.0.1",
        // The sender's domain, for the bounce of nowhere.test.
        "--host-record=example.org,127.0.0.1"});
@@ -52,19 +51,20 @@ TEST(MtaMxRoutingTest, MxPreferenceFallbackBracketsAndAddressFallback) {
 
   auto sent = RunCommand({moat::testing::kSystemPython,
                           moat::testing::SourcePath("tests/integration/mta_send.py"),
-                          std::to_string(mta.smtp_port()), "1", "routed", "u@mx.test",
-                          "u@a.test", "u@bracket.test", "u@nowhere.test"});
+                          std::to_string(mta.smtp_port()), "1", "routed", "u@mx.test", "u@a.test",
+                          "u@bracket.test", "u@nowhere.test"});
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   // Three deliveries and the bounce for nowhere.test, all to the one sink.
   ASSERT_TRUE(WaitUntil([&] { return sink.Messages().size() == 4; }, 20s))
-      << sink.Messages().size() << "\n" << mta.Log();
+      << sink.Messages().size() << "\n"
+      << mta.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; }, 20s)) << mta.Log();
   std::string log = mta.Log();
   std::string port = std::to_string(sink.port());
   // The better MX refused; the second one took it, in the first attempt (no deferral).
   EXPECT_TRUE(Has(log, "to=<u@mx.test>, relay=mx2.mx.test[127.0.0.1]:" + port)) << log;
   EXPECT_TRUE(Has(log, "connect to mx1.mx.test[127.0.0.2]:" + port +
-                          ": Connection refused (trying the next server)"))
+                           ": Connection refused (trying the next server)"))
       << log;
   EXPECT_FALSE(Has(log, "to=<u@mx.test>, relay=none")) << log;
   // No MX: the domain's A record.

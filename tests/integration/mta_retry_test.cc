@@ -129,8 +129,7 @@ TEST(MtaRetryTest, MaximalQueueLifetimeReturnsOneReportAfterGrowingRetries) {
   EXPECT_LE(last_wait, 2.0 + 1.5);  // maximal_backoff_time (+ a queue run)
 
   std::string report = senders.Messages()[0];
-  EXPECT_NE(report.find("Final-Recipient: rfc822; user@example.test"), std::string::npos)
-      << report;
+  EXPECT_NE(report.find("Final-Recipient: rfc822; user@example.test"), std::string::npos) << report;
   EXPECT_NE(report.find("Action: failed"), std::string::npos);
   EXPECT_NE(report.find("Status: 4.4.1"), std::string::npos);
   EXPECT_NE(report.find("delivery expired: connect to 127.0.0.1"), std::string::npos);

@@ -68,8 +68,7 @@ TEST(BouncePolicyTest, FailureNotices) {
       {kResource | kSoftware, "alice@example.org", "alice@example.org<-<>C:2", ""},
       // bounce: plus a headers-only postmaster copy from the double-bounce address.
       {kBounce, "alice@example.org",
-       "alice@example.org<-<>C:2 bounce-admin@example.test<-double-bounce@mx.example.testPH:2",
-       ""},
+       "alice@example.org<-<>C:2 bounce-admin@example.test<-double-bounce@mx.example.testPH:2", ""},
       // A failed bounce (<>): discarded by default, all of it to 2bounce_notice_recipient with
       // 2bounce or bounce (bounce implies 2bounce).
       {kResource | kSoftware, "", "", "undeliverable notification from <> discarded"},
@@ -82,8 +81,8 @@ TEST(BouncePolicyTest, FailureNotices) {
        "undeliverable postmaster notification discarded"},
   };
   for (const Case& c : cases) {
-    NoticePlan plan = PlanNotices(Policy(c.classes), NoticeEvent::kFailure, Envelope(c.sender),
-                                  Entries());
+    NoticePlan plan =
+        PlanNotices(Policy(c.classes), NoticeEvent::kFailure, Envelope(c.sender), Entries());
     EXPECT_EQ(Describe(plan), c.expected) << c.sender << " " << c.classes;
     EXPECT_EQ(plan.discarded, c.discarded) << c.sender << " " << c.classes;
     for (const PlannedNotice& n : plan.notices) {

@@ -70,7 +70,8 @@ TEST_F(BounceSenderTest, ReportToTheSenderAndAPostmasterCopy) {
   settings_.policy.classes = notify_class::kBounce;
   BounceSender sender(store_, settings_);
   QueueFile file = Queue("alice@example.org");
-  auto sent = sender.Send(NoticeEvent::kFailure, file, Failed(file), std::chrono::steady_clock::now());
+  auto sent =
+      sender.Send(NoticeEvent::kFailure, file, Failed(file), std::chrono::steady_clock::now());
   ASSERT_TRUE(sent) << sent.error().ToString();
   EXPECT_EQ(*sent, 2u);
   auto notices = Notices();
@@ -131,8 +132,7 @@ TEST_F(BounceSenderTest, ProblemNoticesAreRateLimitedPerClass) {
   ASSERT_EQ(notices.size(), 3u);
   for (const QueuedMessage& m : notices) {
     EXPECT_EQ(m.envelope.recipients[0].address, "postmaster@example.test");
-    EXPECT_NE(m.content.find("Subject: Postmaster Warning: Delivery Problem ("),
-              std::string::npos);
+    EXPECT_NE(m.content.find("Subject: Postmaster Warning: Delivery Problem ("), std::string::npos);
   }
 }
 
