@@ -17,6 +17,7 @@ MOAT_RUN_PACKAGES=(openssl swaks clamav postfix)
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl
   dnsmasq-base clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full
+  amavisd-new
   gcab xz-utils bzip2 zstd libarchive-tools lz4
   python3-spf python3-dnspython publicsuffix
   chromium chromium-driver python3-selenium

@@ -75,15 +75,40 @@ std::string Rfc5322Date(std::chrono::system_clock::time_point time) {
   return buffer;
 }
 
+std::string DescribeDuration(std::chrono::seconds duration) {
+  long long seconds = duration.count();
+  if (seconds < 120) return fmt::format("{} second(s)", seconds);
+  if (seconds < 7200) return fmt::format("{} minute(s)", seconds / 60);
+  if (seconds < 2 * 86400) return fmt::format("{:.1f} hour(s)", seconds / 3600.0);
+  return fmt::format("{:.1f} day(s)", seconds / 86400.0);
+}
+
 std::string ComposeBounce(const QueuedMessage& original,
-                          std::span<const RecipientLogEntry> failed, const BounceOptions& options) {
+                          std::span<const RecipientLogEntry> entries,
+                          const BounceOptions& options) {
   const QueueEnvelope& envelope = original.envelope;
+  const bool delay = options.kind == ReportKind::kDelay;
+  const bool problem = options.kind == ReportKind::kProblem;
+  std::string subject;
+  switch (options.kind) {
+    case ReportKind::kFailure:
+      subject = options.postmaster_copy ? "Postmaster Copy: Undelivered Mail"
+                                        : "Undelivered Mail Returned to Sender";
+      break;
+    case ReportKind::kDelay:
+      subject = options.postmaster_copy ? "Postmaster Warning: Delayed Mail"
+                                        : "Delayed Mail (still being retried)";
+      break;
+    case ReportKind::kProblem:
+      subject = fmt::format("Postmaster Warning: Delivery Problem ({})", options.problem);
+      break;
+  }
   std::string boundary = fmt::format("{}/{}", options.bounce_id, options.myhostname);
   std::string out;
   out += fmt::format("Date: {}\r\n", Rfc5322Date(options.now));
   out += fmt::format("From: MAILER-DAEMON@{} (Mail Delivery System)\r\n", options.myhostname);
-  out += fmt::format("To: {}\r\n", envelope.sender);
-  out += "Subject: Undelivered Mail Returned to Sender\r\n";
+  out += fmt::format("To: {}\r\n", options.to.empty() ? envelope.sender : options.to);
+  out += fmt::format("Subject: {}\r\n", subject);
   out += fmt::format("Message-ID: <{}@{}>\r\n", options.bounce_id, options.myhostname);
   out += "Auto-Submitted: auto-replied\r\n";
   out += "MIME-Version: 1.0\r\n";
@@ -98,10 +123,33 @@ std::string ComposeBounce(const QueuedMessage& original,
   out += "Content-Description: Notification\r\n";
   out += "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
   out += fmt::format("This is the mail system at host {}.\r\n\r\n", options.myhostname);
-  out += "I'm sorry to have to inform you that your message could not\r\n";
-  out += "be delivered to one or more recipients. It's attached below.\r\n\r\n";
+  if (delay && !options.postmaster_copy) {
+    out += "####################################################################\r\n";
+    out += "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\r\n";
+    out += "####################################################################\r\n\r\n";
+  }
+  if (delay) {
+    out += fmt::format("Your message could not be delivered for {}.\r\n",
+                       DescribeDuration(options.delayed_for));
+    out += fmt::format("It will be retried until it is {} old.\r\n\r\n",
+                       DescribeDuration(options.lifetime));
+  } else if (problem) {
+    out += fmt::format("Delivery of the message below is held up by a local {} problem.\r\n",
+                       options.problem);
+    out += "It stays in the queue and is retried; please look at the mail system's log.\r\n\r\n";
+  } else if (options.postmaster_copy) {
+    out += fmt::format("The message from <{}> could not be delivered to one or more\r\n",
+                       envelope.sender);
+    out += "recipients. This is the postmaster's copy of the report.\r\n\r\n";
+  } else {
+    out += "I'm sorry to have to inform you that your message could not\r\n";
+    out += "be delivered to one or more recipients. It's attached below.\r\n\r\n";
+    out += "For further assistance, please send mail to postmaster.\r\n\r\n";
+    out += "If you do so, please include this problem report. You can\r\n";
+    out += "delete your own text from the attached returned message.\r\n\r\n";
+  }
   out += "                   The mail system\r\n\r\n";
-  for (const RecipientLogEntry& entry : failed) {
+  for (const RecipientLogEntry& entry : entries) {
     out += fmt::format("<{}>: {}\r\n", entry.address, OneLine(entry.reason));
   }
   out += "\r\n";
@@ -116,9 +164,11 @@ std::string ComposeBounce(const QueuedMessage& original,
   if (!envelope.attributes.envid.empty()) {
     out += fmt::format("Original-Envelope-Id: {}\r\n", OneLine(envelope.attributes.envid));
   }
-  auto arrival = std::chrono::system_clock::time_point(std::chrono::microseconds(envelope.arrival_us));
+  auto arrival =
+      std::chrono::system_clock::time_point(std::chrono::microseconds(envelope.arrival_us));
   out += fmt::format("Arrival-Date: {}\r\n", Rfc5322Date(arrival));
-  for (const RecipientLogEntry& entry : failed) {
+  const char* default_action = delay || problem ? "delayed" : "failed";
+  for (const RecipientLogEntry& entry : entries) {
     out += "\r\n";
     out += fmt::format("Final-Recipient: rfc822; {}\r\n", entry.address);
     for (const QueueRecipient& r : envelope.recipients) {
@@ -130,17 +180,28 @@ std::string ComposeBounce(const QueuedMessage& original,
         out += fmt::format("Original-Recipient: rfc822; {}\r\n", r.original);
       }
     }
-    out += fmt::format("Action: {}\r\n", entry.action.empty() ? "failed" : entry.action);
-    out += fmt::format("Status: {}\r\n", entry.status.empty() ? "5.0.0" : entry.status);
+    bool delayed = entry.action.empty() ? delay || problem : entry.action == "delayed";
+    out += fmt::format("Action: {}\r\n", entry.action.empty() ? default_action : entry.action);
+    out += fmt::format("Status: {}\r\n",
+                       entry.status.empty() ? (delayed ? "4.0.0" : "5.0.0") : entry.status);
     Diagnostic d = Diagnose(entry.reason);
     if (!d.remote_mta.empty()) out += fmt::format("Remote-MTA: dns; {}\r\n", d.remote_mta);
     out += fmt::format("Diagnostic-Code: {}\r\n", OneLine(d.code));
+    if (delayed) {
+      if (entry.time > 0) {
+        out += fmt::format("Last-Attempt-Date: {}\r\n",
+                           Rfc5322Date(std::chrono::system_clock::time_point(
+                               std::chrono::seconds(entry.time))));
+      }
+      if (delay) out += fmt::format("Will-Retry-Until: {}\r\n", Rfc5322Date(options.retry_until));
+    }
   }
   out += "\r\n";
 
-  // Part 3: the original, or its header when asked (RET=HDRS) or too large.
+  // Part 3: the original, or its header when asked (RET=HDRS), too large, or a notice.
   out += fmt::format("--{}\r\n", boundary);
-  bool headers_only = envelope.attributes.ret == core::DsnRet::kHeaders ||
+  bool headers_only = options.headers_only ||
+                      envelope.attributes.ret == core::DsnRet::kHeaders ||
                       original.content.size() > options.bounce_size_limit;
   if (headers_only) {
     out += "Content-Description: Undelivered Message Headers\r\n";

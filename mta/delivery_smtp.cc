@@ -13,6 +13,7 @@
 #include "mta/delivery_smtp.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
 #include "core/smtp_tls.h"
@@ -409,8 +410,11 @@ asio::awaitable<void> SmtpDeliveryAgent::DeliverBody(const Resolution& route,
         std::string client_label = session.client->peer_name();
         if (greeting.empty()) {
           // No greeting: connect failed, timed out, or the connection dropped.
+          std::string why = Localize(reply.text(), client_label, session.relay, namaddr);
+          // Postfix logs each server it skips over, so a fallback to the next MX is visible.
+          if (!final_server) spdlog::info("{}: {} (trying the next server)", request.queue_id, why);
           attempt.Fail(true, reply.enhanced().empty() ? "4.4.1" : reply.enhanced(),
-                       Localize(reply.text(), client_label, session.relay, namaddr));
+                       std::move(why));
           session.client->Close();
           continue;
         }

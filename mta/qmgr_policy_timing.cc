@@ -35,18 +35,30 @@ SystemTime RetryUntil(const RetryTiming& timing, SystemTime arrival, bool null_s
 }
 
 DeferDecision DecideDeferred(const RetryTiming& timing, SystemTime arrival, SystemTime now,
-                             bool null_sender, bool warned) {
+                             bool null_sender, WarningState warning) {
   DeferDecision decision;
   if (now >= arrival + QueueLifetime(timing, null_sender)) {
     decision.action = DeferredAction::kExpire;
     return decision;
   }
   decision.next_attempt = NextAttempt(timing, arrival, now);
-  // Never warn the null sender: a delay notice to <> would go nowhere.
-  if (!warned && !null_sender && timing.delay_warning_time.count() > 0 &&
-      now >= arrival + timing.delay_warning_time - std::chrono::seconds(1)) {
-    decision.action = DeferredAction::kWarnAndRetryLater;
+  if (null_sender) return decision;  // no warnings about bounces: warn_time stays 0
+  std::optional<SystemTime> due;
+  if (warning.warn_time > 0) {
+    due = SystemTime(std::chrono::seconds(warning.warn_time));
+  } else if (warning.first_deferral && timing.delay_warning_time.count() > 0) {
+    due = arrival + timing.delay_warning_time;
   }
+  if (!due) return decision;
+  // Postfix warns one second early (qmgr_active.c), so a warning due at the next retry is not
+  // a whole backoff late.
+  if (now >= *due - std::chrono::seconds(1)) {
+    decision.action = DeferredAction::kWarnAndRetryLater;
+    return decision;  // warn_time 0: sent
+  }
+  decision.warn_time = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::ceil<std::chrono::seconds>(*due).time_since_epoch())
+                           .count();
   return decision;
 }
 

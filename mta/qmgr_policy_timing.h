@@ -12,13 +12,20 @@
 //                  returned to its sender with every remaining recipient ("status=expired,
 //                  returned to sender"). A lifetime of 0 means "after the first failed attempt".
 //   Delay warning  once per message, when delay_warning_time > 0 and the message's age reached
-//                  it (Postfix sends it one second early), unless it expires first.
+//                  it (Postfix sends it one second early), unless it expires first. The due time
+//                  lives in the message's SCHEDULE record (warn_time, Unix seconds): it is set at
+//                  the first deferral (Postfix's cleanup sets it at arrival; the first deferral
+//                  is the first moment it matters) and cleared once the warning is queued, so
+//                  "0 after the first deferral" means "sent, or none wanted". Never for the null
+//                  sender: a notice to <> would go nowhere (Postfix would send the postmaster a
+//                  copy with notify_classes = delay; Moat does not warn about bounces at all).
 //
 // Everything here is stateless and thread-safe; times are std::chrono::system_clock points so
 // they match queue file timestamps.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "core/config.h"
@@ -43,15 +50,21 @@ struct RetryTiming {
 // What to do with a message that still has deferred recipients after an attempt at `now`.
 enum class DeferredAction { kRetryLater, kWarnAndRetryLater, kExpire };
 
+// The delay-warning bookkeeping of one message, from its SCHEDULE record.
+struct WarningState {
+  int64_t warn_time = 0;        // Unix seconds a warning is due; 0: none pending
+  bool first_deferral = false;  // no attempt recorded yet (schedule.attempts == 0)
+};
+
 struct DeferDecision {
   DeferredAction action = DeferredAction::kRetryLater;
   SystemTime next_attempt;  // for kRetryLater / kWarnAndRetryLater
+  int64_t warn_time = 0;    // what the SCHEDULE record keeps from now on (0 after a warning)
 };
 
-// `null_sender`: the envelope sender is <> (bounce_queue_lifetime applies).
-// `warned`: a delay warning was already sent for this message.
+// `null_sender`: the envelope sender is <> (bounce_queue_lifetime applies, never a warning).
 DeferDecision DecideDeferred(const RetryTiming& timing, SystemTime arrival, SystemTime now,
-                             bool null_sender, bool warned);
+                             bool null_sender, WarningState warning);
 
 // The next-attempt time alone (the backoff rule above).
 SystemTime NextAttempt(const RetryTiming& timing, SystemTime arrival, SystemTime now);

@@ -15,7 +15,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
-#include "mta/bounce_message.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
@@ -62,6 +61,7 @@ core::Result<std::shared_ptr<const QueueManagerConfig>> QueueManagerConfig::Buil
     config->active_limit = static_cast<std::size_t>(main->GetInt("qmgr_message_active_limit"));
     config->bounce_size_limit = static_cast<std::size_t>(main->GetSize("bounce_size_limit"));
     config->dns_servers = std::move(dns_servers);
+    config->notify = NotifyPolicy::FromConfig(*main);
     return std::shared_ptr<const QueueManagerConfig>(std::move(config));
   } catch (const core::ConfigError& e) {
     return core::Fail(core::ErrorCode::kInvalid, "{}: error: {}", e.location().ToString(),
@@ -97,6 +97,8 @@ QueueManager::QueueManager(asio::io_context& io, std::shared_ptr<QueueStore> sto
       store_(std::move(store)),
       config_(std::move(config)),
       scheduler_(config_->catalog, SchedulerOptions{config_->timing.minimal_backoff, false}),
+      bounces_(store_, BounceSettings{config_->notify, config_->myhostname,
+                                      config_->bounce_size_limit, config_->timing}),
       timer_(strand_) {}
 
 QueueManager::~QueueManager() = default;
@@ -238,11 +240,14 @@ void QueueManager::Route(ActiveMessage& message) {
     ++message.outstanding;
     if (!resolved) {
       DeferRecipient(message, i, "4.3.0", resolved.error().message());
+      NoteLocalProblem(message, NoticeEvent::kSoftware, i, "4.3.0", resolved.error().message());
       continue;
     }
     if (resolved->failure) {
       if (resolved->failure->temporary) {
         DeferRecipient(message, i, resolved->failure->dsn, resolved->failure->reason);
+        NoteLocalProblem(message, NoticeEvent::kSoftware, i, resolved->failure->dsn,
+                         resolved->failure->reason);
       } else {
         bounced.push_back(i);
         why.emplace_back(resolved->failure->dsn, resolved->failure->reason);
@@ -318,17 +323,26 @@ asio::awaitable<void> QueueManager::RunBatch(DeliveryBatch batch) {
     result = UniformResult(request, DeliveryStatus::kDeferred, "4.3.0",
                            "queue file read error");
   }
+  bool read_error = !content;
   // The message is still there: its outstanding count kept it in active_.
   ActiveMessage& same = active_.at(batch.message);
   scheduler_.Done(batch, result.site_failure ? BatchOutcome::kSiteFailure
                                              : BatchOutcome::kDelivered,
                   Clock::now(), result.site_dsn, result.site_reason);
   ApplyResult(same, result);
+  if (read_error) {
+    for (std::uint32_t index : batch.recipients) {
+      NoteLocalProblem(same, NoticeEvent::kResource, index, "4.3.0", "queue file read error");
+    }
+  }
   // A recipient the agent did not answer (it should not happen) is deferred, never dropped.
   std::set<std::uint32_t> answered;
   for (const RecipientResult& r : result.recipients) answered.insert(r.index);
   for (std::uint32_t index : batch.recipients) {
-    if (!answered.count(index)) DeferRecipient(same, index, "4.3.0", "no delivery result");
+    if (!answered.count(index)) {
+      DeferRecipient(same, index, "4.3.0", "no delivery result");
+      NoteLocalProblem(same, NoticeEvent::kSoftware, index, "4.3.0", "no delivery result");
+    }
   }
   --running_batches_;
   TakeRefused();
@@ -419,6 +433,8 @@ void QueueManager::BounceRecipients(ActiveMessage& message,
     for (RecipientLogEntry& e : entries) {
       e.status = "4.3.0";
       e.action = "delayed";
+      e.reason = fmt::format("cannot write the bounce log: {}", logged.error().message());
+      message.resource_problems.push_back(e);
       message.deferred.push_back(std::move(e));
     }
     return;
@@ -467,8 +483,14 @@ void QueueManager::Finish(ActiveMessage& message) {
       std::chrono::microseconds(queued.envelope.arrival_us));
 
   if (pending > 0) {
+    const QueueSchedule& schedule = queued.envelope.schedule;
     DeferDecision decision =
-        DecideDeferred(config_->timing, arrival, now, null_sender, queued.envelope.schedule.warn_time != 0);
+        DecideDeferred(config_->timing, arrival, now, null_sender,
+                       WarningState{schedule.warn_time, schedule.attempts == 0});
+    if (decision.action != DeferredAction::kExpire) {
+      UpdateDelayWarning(message, decision);
+      SendProblemNotices(message);
+    }
     if (decision.action == DeferredAction::kExpire) {
       std::vector<std::uint32_t> indexes;
       std::vector<std::pair<std::string, std::string>> why;
@@ -525,44 +547,68 @@ core::Status QueueManager::SendBounce(ActiveMessage& message) {
   auto entries = store_->ReadLog(RecipientLogKind::kBounce, queued.id);
   if (!entries) return std::unexpected(entries.error());
   if (entries->empty()) return {};
-  if (queued.envelope.sender.empty()) {
-    // Never a bounce to the null sender: that is how bounce loops are prevented.
-    spdlog::info("{}: undeliverable notification from <> discarded ({} recipients)", queued.id,
-                 entries->size());
-    return store_->RemoveLog(RecipientLogKind::kBounce, queued.id);
-  }
-  auto content = message.file.ReadContent();
-  if (!content) return std::unexpected(content.error());
-  QueuedMessage original = queued;
-  original.content = std::move(*content);
-  BounceOptions options;
-  options.myhostname = config_->myhostname;
-  options.queue_id = queued.id;
-  options.bounce_id = store_->NewId();
-  options.now = store_->Now();
-  options.bounce_size_limit = config_->bounce_size_limit;
-  std::string text = ComposeBounce(original, *entries, options);
-
-  QueueEnvelope envelope;
-  envelope.arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            options.now.time_since_epoch())
-                            .count();
-  envelope.sender = "";
-  envelope.attributes.service = "bounce";
-  envelope.attributes.client_name = "localhost";
-  envelope.attributes.client_address = "127.0.0.1";
-  envelope.attributes.protocol = "local";
-  envelope.attributes.rewrite_context = "local";
-  QueueRecipient recipient;
-  recipient.address = queued.envelope.sender;
-  recipient.original = queued.envelope.sender;
-  envelope.recipients.push_back(recipient);
-  if (auto committed = store_->Commit(options.bounce_id, envelope, text); !committed) {
-    return committed;
-  }
-  spdlog::info("{}: sender non-delivery notification: {}", queued.id, options.bounce_id);
-  incoming_dirty_ = true;
+  // The report to the sender, or for a failed notice the double bounce to the postmaster (or
+  // nothing): never a bounce to the null sender, which is how bounce loops are prevented.
+  auto sent = bounces_.Send(NoticeEvent::kFailure, message.file, *entries, Clock::now());
+  if (!sent) return std::unexpected(sent.error());
+  if (*sent > 0) incoming_dirty_ = true;
   return store_->RemoveLog(RecipientLogKind::kBounce, queued.id);
+}
+
+void QueueManager::NoteLocalProblem(ActiveMessage& message, NoticeEvent kind,
+                                    std::uint32_t index, std::string_view dsn,
+                                    std::string_view reason) {
+  if (index >= message.recipients.size()) return;
+  const QueueRecipient& r = message.file.message().envelope.recipients[index];
+  auto& list = kind == NoticeEvent::kResource ? message.resource_problems
+                                              : message.software_problems;
+  list.push_back(RecipientLogEntry{UnixSeconds(store_->Now()), r.offset, r.address,
+                                   std::string(dsn), "delayed", std::string(reason)});
+}
+
+void QueueManager::UpdateDelayWarning(ActiveMessage& message, const DeferDecision& decision) {
+  QueueSchedule schedule = message.file.message().envelope.schedule;
+  int64_t warn_time = decision.warn_time;
+  if (decision.action == DeferredAction::kWarnAndRetryLater) {
+    // Queued before the SCHEDULE record forgets it: a crash in between warns twice, never not.
+    auto sent = bounces_.Send(NoticeEvent::kDelay, message.file, message.deferred, Clock::now());
+    if (!sent) {
+      spdlog::error("{}: cannot queue the delay notification: {}; will retry",
+                    message.file.id(), sent.error().message());
+      warn_time = UnixSeconds(store_->Now());  // still due at the next attempt
+      for (RecipientLogEntry entry : message.deferred) {
+        entry.status = "4.3.0";
+        entry.reason = fmt::format("cannot queue the delay notification: {}",
+                                   sent.error().message());
+        message.resource_problems.push_back(std::move(entry));
+      }
+    } else if (*sent > 0) {
+      incoming_dirty_ = true;
+    }
+  }
+  if (warn_time == schedule.warn_time) return;
+  schedule.warn_time = warn_time;
+  // Made durable by the Defer() that follows (it syncs the schedule it extends).
+  if (auto set = message.file.SetSchedule(schedule); !set) {
+    spdlog::error("{}: cannot update the delay warning time: {}", message.file.id(),
+                  set.error().message());
+  }
+}
+
+void QueueManager::SendProblemNotices(ActiveMessage& message) {
+  for (NoticeEvent kind : {NoticeEvent::kResource, NoticeEvent::kSoftware}) {
+    auto& list = kind == NoticeEvent::kResource ? message.resource_problems
+                                                : message.software_problems;
+    if (list.empty()) continue;
+    auto sent = bounces_.Send(kind, message.file, list, Clock::now());
+    if (!sent) {
+      spdlog::warn("{}: cannot queue the postmaster notice: {}", message.file.id(),
+                   sent.error().message());
+    } else if (*sent > 0) {
+      incoming_dirty_ = true;
+    }
+    list.clear();
+  }
 }
 
 }  // namespace moat::mta

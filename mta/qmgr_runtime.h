@@ -19,12 +19,16 @@
 //      both fsynced after each batch (a crash can only cause a recipient to be delivered again,
 //      never lost). Deferred ones collect defer log notes.
 //   5. Completion, once no batch of the message is pending: failed recipients (this attempt's
-//      and any left in the bounce log by a crash) are reported to the sender in one RFC 3464
-//      bounce, committed as a new queue file from <> (never to the null sender), and only then
-//      is the bounce log removed. No pending recipient left: the message is deleted. Otherwise,
-//      past maximal_queue_lifetime (bounce_queue_lifetime for <>) the rest bounce as expired;
-//      else the message goes to deferred/ with its next attempt after the exponential backoff
-//      (qmgr_policy_timing.h: minimal_backoff_time .. maximal_backoff_time).
+//      and any left in the bounce log by a crash) are reported in one RFC 3464 bounce to the
+//      sender from <>, with the postmaster copies notify_classes asks for (bounce_policy.h:
+//      a failed bounce goes to 2bounce_notice_recipient or is discarded, never to <>), each
+//      committed as a new queue file (bounce_sender.h), and only then is the bounce log
+//      removed. No pending recipient left: the message is deleted. Otherwise, past
+//      maximal_queue_lifetime (bounce_queue_lifetime for <>) the rest bounce as expired; else
+//      a delay warning is queued once it is due (delay_warning_time), recipients held up by a
+//      local problem are reported to error_notice_recipient (notify_classes resource,
+//      software), and the message goes to deferred/ with its next attempt after the
+//      exponential backoff (qmgr_policy_timing.h: minimal_backoff_time .. maximal_backoff_time).
 //
 // Threads: everything runs on one strand of the daemon's io_context (the scheduler and the
 // active messages need no locks); the delivery agents' network I/O runs as coroutines on it.
@@ -56,6 +60,8 @@
 #include "core/dns_resolver.h"
 #include "core/error.h"
 #include "core/master_cf.h"
+#include "mta/bounce_policy.h"
+#include "mta/bounce_sender.h"
 #include "mta/delivery_agents.h"
 #include "mta/qmgr_policy_scheduler.h"
 #include "mta/qmgr_policy_timing.h"
@@ -74,6 +80,7 @@ struct QueueManagerConfig {
   std::size_t active_limit = 20000;      // qmgr_message_active_limit
   std::size_t bounce_size_limit = 50000;  // bounce_size_limit
   std::vector<std::string> dns_servers;   // empty: /etc/resolv.conf
+  NotifyPolicy notify;  // notify_classes, *_notice_recipient, double_bounce_sender
 
   // kInvalid with the configuration error's text (tables, transports, times).
   static core::Result<std::shared_ptr<const QueueManagerConfig>> Build(
@@ -112,6 +119,9 @@ class QueueManager {
     std::size_t bounced = 0;                  // bounce log entries written in this attempt
     std::size_t outstanding = 0;              // recipients with no result yet
     std::chrono::steady_clock::time_point activated;
+    // Recipients held up by a local problem in this attempt (notify_classes resource/software).
+    std::vector<RecipientLogEntry> resource_problems = {};
+    std::vector<RecipientLogEntry> software_problems = {};
   };
 
   QueueManager(asio::io_context& io, std::shared_ptr<QueueStore> store,
@@ -134,6 +144,10 @@ class QueueManager {
   void MaybeFinish(std::uint64_t handle);
   void Finish(ActiveMessage& message);
   core::Status SendBounce(ActiveMessage& message);
+  void NoteLocalProblem(ActiveMessage& message, NoticeEvent kind, std::uint32_t index,
+                        std::string_view dsn, std::string_view reason);
+  void UpdateDelayWarning(ActiveMessage& message, const DeferDecision& decision);
+  void SendProblemNotices(ActiveMessage& message);
   void Poke();
 
   asio::io_context& io_;
@@ -143,6 +157,7 @@ class QueueManager {
   std::unique_ptr<core::DnsResolver> dns_;
   std::unique_ptr<DeliveryAgents> agents_;
   DeliveryScheduler scheduler_;
+  BounceSender bounces_;
   asio::steady_timer timer_;
 
   std::map<std::uint64_t, ActiveMessage> active_;

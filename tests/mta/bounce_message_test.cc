@@ -100,5 +100,75 @@ TEST(BounceMessageTest, HeadersOnlyWhenAskedOrTooLarge) {
   EXPECT_NE(big.find("Subject: hello there"), std::string::npos);
 }
 
+TEST(BounceMessageTest, DelayWarningIsAnRfc3464DelayedReportWithHeadersOnly) {
+  std::vector<RecipientLogEntry> delayed = {
+      {1'700'000'600, 300, "bob@example.net", "4.4.1", "delayed",
+       "connect to mx.example.net[192.0.2.1]:25: Connection refused"}};
+  BounceOptions options{"mx.example.test", "1NG31SAJ5DJ62B8", "1NG31SAJ5DJ62B9",
+                        std::chrono::system_clock::time_point(std::chrono::seconds(1'700'014'400)),
+                        50000};
+  options.kind = ReportKind::kDelay;
+  options.headers_only = true;
+  options.delayed_for = std::chrono::hours(4);
+  options.lifetime = std::chrono::hours(5 * 24);
+  options.retry_until =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000 + 5 * 86400));
+  std::string report = ComposeBounce(Original(), delayed, options);
+  EXPECT_NE(report.find("Subject: Delayed Mail (still being retried)\r\n"), std::string::npos);
+  EXPECT_NE(report.find("# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #"),
+            std::string::npos);
+  EXPECT_NE(report.find("could not be delivered for 4.0 hour(s).\r\nIt will be retried until it "
+                        "is 5.0 day(s) old."),
+            std::string::npos)
+      << report;
+  EXPECT_EQ(report.find("Body\r\n"), std::string::npos);  // headers only
+  std::string seen = Inspect(report);
+  EXPECT_NE(seen.find("parts text/plain message/delivery-status text/rfc822-headers"),
+            std::string::npos)
+      << seen;
+  EXPECT_NE(seen.find("field Action delayed"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("field Status 4.4.1"), std::string::npos);
+  EXPECT_NE(seen.find("field Will-Retry-Until Sun, 19 Nov 2023 22:13:20 +0000"),
+            std::string::npos)
+      << seen;
+  EXPECT_NE(seen.find("field Last-Attempt-Date Tue, 14 Nov 2023 22:23:20 +0000"),
+            std::string::npos)
+      << seen;
+  EXPECT_NE(seen.find("field Diagnostic-Code X-Postfix; connect to mx.example.net"),
+            std::string::npos);
+}
+
+TEST(BounceMessageTest, PostmasterCopiesAndProblemNotices) {
+  std::vector<RecipientLogEntry> failed = {{0, 300, "bob@example.net", "5.1.1", "failed", "x"}};
+  BounceOptions options{"mx.example.test", "A", "B", std::chrono::system_clock::now(), 50000};
+  options.postmaster_copy = true;
+  options.to = "postmaster@example.test";
+  options.headers_only = true;
+  std::string copy = ComposeBounce(Original(), failed, options);
+  EXPECT_NE(copy.find("Subject: Postmaster Copy: Undelivered Mail\r\n"), std::string::npos);
+  EXPECT_NE(copy.find("To: postmaster@example.test\r\n"), std::string::npos);
+  EXPECT_EQ(copy.find("I'm sorry"), std::string::npos);  // no apology to the postmaster
+  EXPECT_NE(Inspect(copy).find("to postmaster@example.test"), std::string::npos);
+
+  options.kind = ReportKind::kProblem;
+  options.problem = "software";
+  std::vector<RecipientLogEntry> stuck = {
+      {0, 300, "bob@example.net", "4.3.0", "delayed", "transport_maps lookup failure"}};
+  std::string notice = ComposeBounce(Original(), stuck, options);
+  EXPECT_NE(notice.find("Subject: Postmaster Warning: Delivery Problem (software)\r\n"),
+            std::string::npos);
+  std::string seen = Inspect(notice);
+  EXPECT_NE(seen.find("field Action delayed"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("field Status 4.3.0"), std::string::npos);
+  EXPECT_EQ(seen.find("Will-Retry-Until"), std::string::npos);
+}
+
+TEST(BounceMessageTest, DescribeDuration) {
+  EXPECT_EQ(DescribeDuration(std::chrono::seconds(1)), "1 second(s)");
+  EXPECT_EQ(DescribeDuration(std::chrono::minutes(30)), "30 minute(s)");
+  EXPECT_EQ(DescribeDuration(std::chrono::hours(4)), "4.0 hour(s)");
+  EXPECT_EQ(DescribeDuration(std::chrono::hours(24 * 5)), "5.0 day(s)");
+}
+
 }  // namespace
 }  // namespace moat::mta

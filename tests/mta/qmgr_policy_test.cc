@@ -53,24 +53,43 @@ TEST(RetryTimingTest, ExpiryAndWarnings) {
   t.bounce_queue_lifetime = 3600s;
   t.delay_warning_time = 4h;
   SystemTime arrival = T0();
-  auto decide = [&](std::chrono::seconds age, bool null_sender, bool warned) {
-    return DecideDeferred(t, arrival, arrival + age, null_sender, warned).action;
+  int64_t due = 1'700'000'000 + 4 * 3600;
+  auto decide = [&](std::chrono::seconds age, bool null_sender, WarningState warning) {
+    return DecideDeferred(t, arrival, arrival + age, null_sender, warning);
   };
-  EXPECT_EQ(decide(1h, false, false), DeferredAction::kRetryLater);
-  EXPECT_EQ(decide(4h - 2s, false, false), DeferredAction::kRetryLater);
-  EXPECT_EQ(decide(4h - 1s, false, false), DeferredAction::kWarnAndRetryLater);  // Postfix: -1
-  EXPECT_EQ(decide(5h, false, true), DeferredAction::kRetryLater);  // warned once only
-  EXPECT_EQ(decide(86400s - 1s, false, true), DeferredAction::kRetryLater);
-  EXPECT_EQ(decide(86400s, false, true), DeferredAction::kExpire);
-  EXPECT_EQ(decide(86400s, false, false), DeferredAction::kExpire);  // expiry beats warning
+  WarningState first{0, true};
+  WarningState later{due, false};  // scheduled at the first deferral
+  WarningState sent{0, false};     // warned already (or none was wanted)
+  // The first deferral schedules the warning in the SCHEDULE record.
+  DeferDecision d = decide(1h, false, first);
+  EXPECT_EQ(d.action, DeferredAction::kRetryLater);
+  EXPECT_EQ(d.warn_time, due);
+  EXPECT_EQ(decide(1h, false, later).warn_time, due);  // kept until it is due
+  EXPECT_EQ(decide(4h - 2s, false, later).action, DeferredAction::kRetryLater);
+  d = decide(4h - 1s, false, later);  // Postfix: one second early
+  EXPECT_EQ(d.action, DeferredAction::kWarnAndRetryLater);
+  EXPECT_EQ(d.warn_time, 0);  // cleared: once per message
+  EXPECT_EQ(decide(5h, false, sent).action, DeferredAction::kRetryLater);  // warned once only
+  EXPECT_EQ(decide(5h, false, sent).warn_time, 0);
+  // A first deferral already past the warning time warns at once.
+  EXPECT_EQ(decide(5h, false, first).action, DeferredAction::kWarnAndRetryLater);
+  EXPECT_EQ(decide(86400s - 1s, false, sent).action, DeferredAction::kRetryLater);
+  EXPECT_EQ(decide(86400s, false, sent).action, DeferredAction::kExpire);
+  EXPECT_EQ(decide(86400s, false, later).action, DeferredAction::kExpire);  // expiry beats it
   // The null sender: bounce_queue_lifetime, and no delay warnings.
-  EXPECT_EQ(decide(3599s, true, false), DeferredAction::kRetryLater);
-  EXPECT_EQ(decide(3600s, true, false), DeferredAction::kExpire);
+  EXPECT_EQ(decide(3599s, true, first).action, DeferredAction::kRetryLater);
+  EXPECT_EQ(decide(3599s, true, first).warn_time, 0);
+  EXPECT_EQ(decide(3600s, true, first).action, DeferredAction::kExpire);
+  // delay_warning_time = 0: never.
+  RetryTiming off;
+  EXPECT_EQ(DecideDeferred(off, arrival, arrival + 9h, false, first).action,
+            DeferredAction::kRetryLater);
+  EXPECT_EQ(DecideDeferred(off, arrival, arrival + 9h, false, first).warn_time, 0);
   // A lifetime of 0: returned after the first failed attempt.
   t.maximal_queue_lifetime = 0s;
-  EXPECT_EQ(decide(0s, false, false), DeferredAction::kExpire);
+  EXPECT_EQ(decide(0s, false, first).action, DeferredAction::kExpire);
   EXPECT_EQ(RetryUntil(t, arrival, true), arrival + 3600s);
-  DeferDecision d = DecideDeferred(RetryTiming{}, arrival, arrival + 1000s, false, false);
+  d = DecideDeferred(RetryTiming{}, arrival, arrival + 1000s, false, sent);
   EXPECT_EQ(d.next_attempt, arrival + 2000s);
   EXPECT_TRUE(DueForRetry(d.next_attempt, arrival + 2000s));
   EXPECT_FALSE(DueForRetry(d.next_attempt, arrival + 1999s));
