@@ -22,6 +22,7 @@
 #include "filterd/dkim_auth_results.h"
 #include "filterd/dkim_verifier.h"
 #include "filterd/dmarc_evaluator.h"
+#include "filterd/dmarc_policy.h"
 #include "filterd/message_context.h"
 #include "rules/banned_subject.h"
 #include "rules/rule_evaluator.h"
@@ -78,6 +79,9 @@ struct DmarcArtefact : ArtefactBase {
   MtaSpfResults spf;         // the MTA's Received-SPF results DMARC used
   bool enforced = false;     // DmarcEnforcement may act on a failure (stage_dmarc.h says when)
   std::string not_enforced;  // why not, when not
+  // What DmarcEnforcement does (dmarc_reject_destiny or dmarc_quarantine_destiny): set when the
+  // outcome is fail, enforced and its disposition is reject or quarantine.
+  std::optional<DmarcAction> action;
 };
 
 }  // namespace moat::filterd

@@ -72,6 +72,7 @@ json DmarcReportJson(const MessageContext& context) {
               {"sampled", o.sampled},
               {"enforced", dmarc->enforced},
               {"not_enforced", dmarc->not_enforced},
+              {"action", dmarc->action ? json(DmarcActionName(*dmarc->action)) : json(nullptr)},
               {"reason", o.reason},
               {"rule", rule ? json(DmarcRuleName(*rule)) : json(nullptr)},
               {"authentication_result", DmarcAuthenticationResult(o)}};
@@ -98,9 +99,15 @@ std::string SpfDmarcReportText(const MessageContext& context) {
   }
   if (!o.reason.empty()) out += fmt::format("  {}\n", o.reason);
   if (o.result == DmarcResult::kFail) {
-    out += fmt::format("  disposition {}{}{}\n", DmarcPolicyName(o.disposition),
-                       o.sampled ? "" : " (lowered by pct sampling)",
-                       dmarc->enforced ? "" : ", not enforced: " + dmarc->not_enforced);
+    out += fmt::format("  disposition {}{}", DmarcPolicyName(o.disposition),
+                       o.sampled ? "" : " (lowered by pct sampling)");
+    if (dmarc->action) {
+      out += fmt::format(": {} (dmarc_{}_destiny)", DmarcActionName(*dmarc->action),
+                         DmarcPolicyName(o.disposition));
+    } else if (!dmarc->enforced) {
+      out += ", not enforced: " + dmarc->not_enforced;
+    }
+    out += "\n";
   }
   std::optional<std::string> rule = DmarcRuleValue(o);
   out += fmt::format("  rule: {}\n", rule ? DmarcRuleName(*rule) : std::string("(none)"));

@@ -7,8 +7,9 @@
 //   dmarc  null when the DMARC stage did not run (originating bank, dmarc_verify = no), else
 //          {result, policy (null without a record), disposition, domain, org_domain,
 //           record_domain, record, spf_aligned, dkim_aligned, spf_domain, dkim_domain, sampled,
-//           enforced, not_enforced, reason, rule (DMARC_PASS, DMARC_REJECT, DMARC_QUAR,
-//           DMARC_NONE, DMARC_MISSING or null), authentication_result}.
+//           enforced, not_enforced, action (what dmarc_*_destiny does: quarantine, reject,
+//           pass, tag; null when nothing applies), reason, rule (DMARC_PASS, DMARC_REJECT,
+//           DMARC_QUAR, DMARC_NONE, DMARC_MISSING or null), authentication_result}.
 // Text: an "SPF" and a "DMARC" section for the decision trace.
 // Pure functions; thread-safe.
 #pragma once

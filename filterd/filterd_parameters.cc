@@ -164,7 +164,8 @@ constexpr ParameterSpec kAuthentication[] = {
             "Headers covered by new signatures (From is signed twice)"),
     s::Integer("dkim_min_key_bits", "1024", "Shortest RSA key accepted when verifying", 512),
     s::String("authserv_id", "$myhostname", "authserv-id of Authentication-Results headers"),
-    s::Bool("dmarc_verify", "yes", "Evaluate DMARC for inbound mail"),
+    s::Bool("dmarc_verify", "yes",
+            "Evaluate DMARC (RFC 7489) for inbound mail; needs dkim_verify = yes"),
     s::Choice("dmarc_reject_destiny", "quarantine", "quarantine|reject|pass|tag",
               "What a DMARC failure under p=reject does to inbound mail: quarantine, reject "
               "(550 5.7.1), pass, or tag (an X-Moat-Alert header); never to mail from mynetworks"),

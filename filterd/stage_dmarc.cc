@@ -155,6 +155,12 @@ asio::awaitable<core::Status> DmarcStage::RunAsync(MessageContext& context) cons
     }
   }
 
+  if (artefact->enforced && outcome.result == DmarcResult::kFail &&
+      outcome.disposition != DmarcPolicy::kNone) {
+    artefact->action = outcome.disposition == DmarcPolicy::kReject ? options_.destinies.reject
+                                                                   : options_.destinies.quarantine;
+  }
+
   Finding finding;
   finding.stage = "dmarc";
   finding.name = std::string(DmarcResultName(outcome.result));

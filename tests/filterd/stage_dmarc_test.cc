@@ -148,6 +148,7 @@ TEST_F(DmarcStageTest, SpfPassAlignedIsDmarcPassAndEverySectionSaysSo) {
   EXPECT_EQ(json["dmarc"]["spf_aligned"], true);
   EXPECT_EQ(json["dmarc"]["dkim_aligned"], false);
   EXPECT_EQ(json["dmarc"]["rule"], "DMARC_PASS");
+  EXPECT_TRUE(json["dmarc"]["action"].is_null());
   EXPECT_EQ(json["spf"]["mail_from"]["result"], "pass");
   EXPECT_EQ(json["spf"]["mail_from"]["domain"], "mail.bank.example");
   EXPECT_EQ(json["spf"]["mail_from"]["client_ip"], "192.0.2.1");
@@ -195,6 +196,7 @@ TEST_F(DmarcStageTest, RejectPolicyFailureGetsItsConfiguredDestiny) {
   EXPECT_NE(OurAuthenticationResults(q).find("dmarc=fail (p=reject dis=reject)"),
             std::string::npos);
   EXPECT_NE(Describe(q).find("dmarc_reject_destiny = quarantine"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(ScanReportJson(q))["dmarc"]["action"], "quarantine");
 
   ScanResult j = Scan(spoof, {"dmarc_reject_destiny=reject"});
   EXPECT_FALSE(j.decision.quarantine);
