@@ -1,5 +1,8 @@
 // dmarc_record_test.cc - DMARC policy records (RFC 7489 section 6.3/6.4): which TXT records are
 // DMARC records, the tags, and malformed records (no policy, defaults, notes).
+#include <random>
+
+#include "filterd/dmarc_identifiers.h"
 #include "filterd/dmarc_record.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +129,30 @@ TEST(DmarcRecordTest, LessStrictPolicyForUnsampledMail) {
   EXPECT_EQ(NextLessStrict(DmarcPolicy::kReject), DmarcPolicy::kQuarantine);
   EXPECT_EQ(NextLessStrict(DmarcPolicy::kQuarantine), DmarcPolicy::kNone);
   EXPECT_EQ(NextLessStrict(DmarcPolicy::kNone), DmarcPolicy::kNone);
+}
+
+// Records and From fields come from the network: junk of every kind gets an answer, never a
+// crash, a hang or an exception.
+TEST(DmarcRecordTest, HostileInputIsAnsweredNotFatal) {
+  std::mt19937 random(7489);
+  std::string alphabet = "v=DMARC1;p rejctqusnoa,!:@.<>\"()\\\t\r\n\xff";
+  alphabet += '\0';
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = i % 2 == 0 ? "v=DMARC1;" : "From: ";
+    size_t length = random() % 300;
+    for (size_t j = 0; j < length; ++j) text += alphabet[random() % alphabet.size()];
+    auto record = ParseDmarcRecord(text);
+    if (record) {
+      EXPECT_LE(record->percent, 100);
+    }
+    AuthorDomains authors = FindAuthorDomains(text + "\r\n\r\n");
+    EXPECT_LE(authors.domains.size(), 100u);
+    EXPECT_LT(DmarcSampleBucket(text), 100u);
+  }
+  std::string huge = "v=DMARC1; p=reject; " + std::string(1 << 20, ';') + " pct=5";
+  auto record = ParseDmarcRecord(huge);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->percent, 5);
 }
 
 }  // namespace
