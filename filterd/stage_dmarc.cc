@@ -2,6 +2,7 @@
 #include "filterd/stage_dmarc.h"
 
 // clang-format off
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include <asio/this_coro.hpp>
@@ -85,7 +86,7 @@ void AddAuthenticationResults(MessageContext& context, const std::string& authse
   HeaderEdit add;
   add.kind = HeaderEdit::Kind::kPrepend;
   add.name = "Authentication-Results";
-  add.value = authserv_id + joined.substr(1);
+  add.value = authserv_id + joined;
   context.header_edits.push_back(std::move(add));
 }
 
@@ -112,7 +113,10 @@ rules::AuthResult RuleResult(core::SpfResult result) {
 }  // namespace
 
 DmarcStage::DmarcStage(DnsResolverProvider dns, DmarcStageOptions options)
-    : dns_(std::move(dns)), options_(std::move(options)) {}
+    : dns_(std::move(dns)), options_(std::move(options)) {
+  // Built while loading the configuration, where exceptions belong.
+  if (!options_.public_suffixes) throw std::invalid_argument("DMARC needs a public suffix list");
+}
 
 asio::awaitable<core::Status> DmarcStage::RunAsync(MessageContext& context) const {
   auto artefact = std::make_shared<DmarcArtefact>();
@@ -218,7 +222,7 @@ std::shared_ptr<const Stage> BuildDmarcStage(const core::Config& config,
   DmarcStageOptions options;
   options.authserv_id = config.GetString("authserv_id");
   options.destinies = DmarcDestiniesFrom(config);
-  options.defer_temperror = config.GetString("dmarc_temperror_destiny") == "defer";
+  options.defer_temperror = EqualsIgnoreCase(config.GetString("dmarc_temperror_destiny"), "defer");
   options.public_suffixes = resources.public_suffixes;
   if (!options.public_suffixes) {
     auto loaded = PublicSuffixList::Load(config.GetPath("public_suffix_list"));

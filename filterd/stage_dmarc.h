@@ -38,7 +38,7 @@ namespace moat::filterd {
 
 struct DmarcStageOptions {
   std::string authserv_id;                                  // empty: no Authentication-Results
-  std::shared_ptr<const PublicSuffixList> public_suffixes;  // required
+  std::shared_ptr<const PublicSuffixList> public_suffixes;  // required (else invalid_argument)
   std::shared_ptr<const core::NetworkList> mynetworks;      // null: nobody is exempt
   DmarcDestinies destinies;                                 // for the trace note
   bool defer_temperror = false;                             // dmarc_temperror_destiny = defer

@@ -2,6 +2,14 @@
 // the MTA's Received-SPF and our DKIM results against policies from a real DNS server
 // (dnsmasq), the destinies of dmarc_*_destiny, Authentication-Results, SpamAssassin's SPF and
 // DMARC rules (Debian's own 25_spf.cf and 25_dmarc.cf), the scan report, and DNS trouble.
+// clang-format off
+#include <optional>
+#include <stdexcept>
+#include <asio.hpp>
+// clang-format on
+
+#include "filterd/stage_dmarc.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -333,6 +341,32 @@ TEST_F(DmarcStageTest, DnsTroublePassesOrDefersAsConfigured) {
   EXPECT_NE(deferred.tempfail->message().find("dmarc_temperror_destiny = defer"),
             std::string::npos);
   EXPECT_EQ(deferred.decision.content_class, ContentClass::kUnchecked);  // never read as clean
+}
+
+TEST_F(DmarcStageTest, WithoutADkimFieldItPlansItsOwnAuthenticationResults) {
+  auto config = ContentEnv::Get().Config({"dns_servers=" + dns_->address()});
+  DmarcStageOptions options;
+  options.authserv_id = "mx.moat.test";
+  options.public_suffixes = resources_.public_suffixes;
+  ASSERT_TRUE(options.public_suffixes);
+  DmarcStage stage(NewDnsResolverProvider(*config), options);
+  MessageContext context;
+  context.policy_bank = "inbound";
+  context.message = WithCrlfLineEnds(Message("ceo@bank.example"));
+  asio::io_context io;
+  std::optional<core::Status> status;
+  asio::co_spawn(io, stage.RunAsync(context),
+                 [&](std::exception_ptr, core::Status s) { status = std::move(s); });
+  io.run();
+  ASSERT_TRUE(status && *status);
+  ASSERT_EQ(context.header_edits.size(), 2u);
+  EXPECT_EQ(context.header_edits[0].kind, HeaderEdit::Kind::kRemoveAll);
+  EXPECT_EQ(context.header_edits[0].authserv_id, "mx.moat.test");
+  EXPECT_EQ(context.header_edits[1].value,
+            "mx.moat.test; dmarc=fail (p=reject dis=reject) header.from=bank.example");
+
+  options.public_suffixes = nullptr;
+  EXPECT_THROW(DmarcStage(nullptr, options), std::invalid_argument);
 }
 
 TEST_F(DmarcStageTest, BadConfigurationIsAConfigError) {
