@@ -4,13 +4,18 @@
 //                  [--client ADDR]
 //
 // Reads FILE ("-" for standard input) and runs exactly what moat-filterd runs for a message of
-// the policy bank (default inbound; --originating = --bank originating): DKIM verification
-// (inbound, against dns_servers), decomposition, header checks, ClamAV, attachment-type rules,
-// spam rules, then the bank's policy. It prints the parts tree, every finding with the part it
-// came from, what each banned rule was applied to, the DKIM results, the ClamAV database
-// (signature count, version), the score and the decision for each recipient with the header
-// edits a passed copy would get - or, with --json, one JSON object (fields in the README,
-// "moat scan --json"; filterd/scan_report.h).
+// the policy bank (default inbound; --originating = --bank originating): DKIM verification and
+// DMARC (inbound, against dns_servers), decomposition, header checks, ClamAV, attachment-type
+// rules, spam rules, then the bank's policy. It prints the parts tree, every finding with the
+// part it came from, what each banned rule was applied to, the DKIM results, the SPF results the
+// MTA recorded (the Received-SPF fields above the topmost Received field, as moat-filterd trusts
+// them) and the DMARC outcome (policy, alignment, what dmarc_*_destiny does with it), the ClamAV
+// database (signature count, version), the score and the decision for each recipient with the
+// header edits a passed copy would get - or, with --json, one JSON object (fields in the README,
+// "moat scan --json"; filterd/scan_report.h, the "spf" and "dmarc" objects in
+// filterd/dmarc_report.h). To see DMARC as the daemon would, scan the message as the MTA handed
+// it over (with its Received-SPF and Received fields) and give the client with --client: a
+// client in mynetworks is never subject to a DMARC destiny.
 //
 // Configuration: filterd.cf from -c DIR with the -o overrides. ClamAV loads from
 // clamav_database_directory (use -o bypass_virus_checks=yes where there is none). Nothing is
@@ -102,7 +107,8 @@ void RegisterScanCommand(CLI::App& app, const GlobalOptions& global) {
   scan->add_option("--sender", args->sender, "Envelope sender (MAIL FROM)")->type_name("ADDR");
   scan->add_option("--rcpt", args->recipients, "Envelope recipient (repeatable)")
       ->type_name("ADDR");
-  scan->add_option("--client", args->client, "Original client address (XFORWARD ADDR)")
+  scan->add_option("--client", args->client,
+                   "Original client address (XFORWARD ADDR; in mynetworks: no DMARC destiny)")
       ->type_name("ADDR");
   scan->callback([&global, args] { throw CommandExit{Scan(global, *args)}; });
 }

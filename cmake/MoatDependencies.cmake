@@ -29,6 +29,7 @@ moat_require_pkg(sqlite3 sqlite3 libsqlite3-dev)
 moat_require_pkg(openssl openssl libssl-dev)
 moat_require_pkg(zlib zlib zlib1g-dev)
 moat_require_pkg(httplib cpp-httplib libcpp-httplib-dev)
+moat_require_pkg(psl libpsl libpsl-dev)
 
 moat_require_cmake_pkg(fmt libfmt-dev)
 moat_require_cmake_pkg(spdlog libspdlog-dev)

@@ -8,11 +8,12 @@ MOAT_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libclamav-dev libpcre2-dev libarchive-dev libgmime-3.0-dev libmagic-dev libc-ares-dev
   libsqlite3-dev libssl-dev zlib1g-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-  libcpp-httplib-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcpp-httplib-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev libpsl-dev
 )
 # What ./run's appliance uses besides the binaries: sigtool (clamav) for its small signature
-# database, smtp-sink (postfix) as the internal mail server, swaks to try it.
-MOAT_RUN_PACKAGES=(openssl swaks clamav postfix)
+# database, smtp-sink (postfix) as the internal mail server, swaks to try it, publicsuffix for
+# moat-filterd's DMARC organisational domains.
+MOAT_RUN_PACKAGES=(openssl swaks clamav postfix publicsuffix)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl

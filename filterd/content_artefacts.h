@@ -10,6 +10,7 @@
 //   kBannedArtefact   "banned"     BannedArtefact: every node's strings and its decision
 //   kSpamArtefact     "spam"       SpamArtefact: the rule evaluation and per-recipient levels
 //   kDkimArtefact     "dkim"       DkimArtefact: one result per DKIM-Signature
+//   kDmarcArtefact    "dmarc"      DmarcArtefact: the DMARC outcome and the MTA's SPF results
 //
 // Artefacts are written by one stage and read afterwards; never modified once stored.
 #pragma once
@@ -20,6 +21,8 @@
 
 #include "filterd/dkim_auth_results.h"
 #include "filterd/dkim_verifier.h"
+#include "filterd/dmarc_evaluator.h"
+#include "filterd/dmarc_policy.h"
 #include "filterd/message_context.h"
 #include "rules/banned_subject.h"
 #include "rules/rule_evaluator.h"
@@ -35,6 +38,7 @@ inline constexpr const char* kVirusArtefact = "clamav";
 inline constexpr const char* kBannedArtefact = "banned";
 inline constexpr const char* kSpamArtefact = "spam";
 inline constexpr const char* kDkimArtefact = "dkim";
+inline constexpr const char* kDmarcArtefact = "dmarc";
 
 struct ContentArtefact : ArtefactBase {
   scanners::ContentTree tree;
@@ -68,6 +72,16 @@ struct DkimArtefact : ArtefactBase {
   std::vector<DkimSignatureResult> results;
   std::string author_domain;
   DkimRuleHits hits;
+};
+
+struct DmarcArtefact : ArtefactBase {
+  DmarcOutcome outcome;
+  MtaSpfResults spf;         // the MTA's Received-SPF results DMARC used
+  bool enforced = false;     // DmarcEnforcement may act on a failure (stage_dmarc.h says when)
+  std::string not_enforced;  // why not, when not
+  // What DmarcEnforcement does (dmarc_reject_destiny or dmarc_quarantine_destiny): set when the
+  // outcome is fail, enforced and its disposition is reject or quarantine.
+  std::optional<DmarcAction> action;
 };
 
 }  // namespace moat::filterd

@@ -11,6 +11,7 @@
 #include "filterd/filterd_parameters.h"
 #include "filterd/stage_banned.h"
 #include "filterd/stage_decompose.h"
+#include "filterd/stage_dmarc.h"
 #include "filterd/stage_header_checks.h"
 #include "filterd/stage_spam.h"
 #include "filterd/stage_virus.h"
@@ -122,6 +123,10 @@ ContentPipeline BuildContent(const core::Config& config, std::string_view bank,
     options.verify.min_rsa_bits = static_cast<int>(config.GetInt("dkim_min_key_bits"));
     pipeline.stages.push_back(std::make_shared<DkimVerifyStage>(resources.dns, options));
   }
+  // DMARC needs the DKIM results: without DKIM verification it would fail mail DKIM aligns.
+  const bool dmarc =
+      bank == "inbound" && config.GetBool("dkim_verify") && config.GetBool("dmarc_verify");
+  if (dmarc) pipeline.stages.push_back(BuildDmarcStage(config, resources));
 
   pipeline.stages.push_back(std::make_shared<DecomposeStage>(DecodeLimitsFrom(config)));
 
@@ -177,6 +182,10 @@ ContentPipeline BuildContent(const core::Config& config, std::string_view bank,
   }
 
   pipeline.policy = std::make_shared<BankPolicy>(PolicySettings(config, bank));
+  if (dmarc) {
+    pipeline.policy =
+        std::make_shared<DmarcEnforcement>(std::move(pipeline.policy), DmarcDestiniesFrom(config));
+  }
   return pipeline;
 }
 

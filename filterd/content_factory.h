@@ -5,6 +5,9 @@
 // stages, in order (each left out when its bank bypasses it):
 //
 //   dkim       DKIM verification (I/O; inbound bank, dkim_verify = yes)   stage_dkim_verify.h
+//   dmarc      DMARC with the MTA's SPF result (I/O; inbound bank, dkim_verify and
+//              dmarc_verify = yes; the bank's policy is then wrapped in
+//              DmarcEnforcement for dmarc_*_destiny)                  stage_dmarc.h
 //   decompose  MIME, archives, file types; UNCHECKED findings              stage_decompose.h
 //   header     BAD-HEADER findings               (<bank>_bypass_header_checks)  stage_header_checks.h
 //   clamav     ClamAV over every leaf            (<bank>_bypass_virus_checks)   stage_virus.h
@@ -20,7 +23,9 @@
 // clamav_raw_message_scan, scanner_failure_action, banned_rules, spam_tag_level,
 // spam_tag2_level, spam_kill_level, spam_dsn_cutoff_level, spam_subject_tag,
 // spam_scan_size_limit, spam_levels_maps, final_*_destiny, quarantine_classes,
-// virus_scanned_header, unchecked_subject_tag, dkim_verify, dkim_min_key_bits, authserv_id.
+// virus_scanned_header, unchecked_subject_tag, dkim_verify, dkim_min_key_bits, authserv_id,
+// dmarc_verify, dmarc_reject_destiny, dmarc_quarantine_destiny, dmarc_temperror_destiny,
+// public_suffix_list, mynetworks.
 //
 // Errors: configuration loading, so exceptions: core::ConfigError with file:line for an unknown
 // bank, a banned rules file with errors (or a [section] naming an unknown bank), a lookup table

@@ -87,6 +87,11 @@ core::Result<ContentResources> LoadContentResources(const core::Config& config) 
   }
   if (AnyBankChecks(config, "spam")) resources.rules = LoadRuleSet(config);
   resources.dns = NewDnsResolverProvider(config);
+  if (config.GetBool("dmarc_verify") && config.GetBool("dkim_verify")) {
+    auto suffixes = PublicSuffixList::Load(config.GetPath("public_suffix_list"));
+    if (!suffixes) return core::Fail(suffixes.error());
+    resources.public_suffixes = std::move(*suffixes);
+  }
   return resources;
 }
 

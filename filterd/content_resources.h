@@ -8,7 +8,9 @@
 //
 //   clamav  the ClamAV service; may be null when every bank bypasses virus checks
 //   rules   the rule set of rules_directories; may be null when every bank bypasses spam checks
-//   dns     hands the DKIM stage a resolver for the executor it runs on
+//   dns     hands the DKIM and DMARC stages a resolver for the executor it runs on
+//   public_suffixes  the Public Suffix List of DMARC (public_suffix_list); may be null: the
+//           DMARC stage then loads it itself (the daemon does, once per snapshot)
 //
 // Helpers read the relevant filterd.cf parameters (clamav_database_directory,
 // clamav_reload_check_interval, rules_directories - when unset, the shipped rules and the config
@@ -22,6 +24,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "filterd/dmarc_public_suffix.h"
 #include "filterd/stage_dkim_verify.h"
 #include "rules/rule_set.h"
 #include "scanners/clamav_service.h"
@@ -32,6 +35,7 @@ struct ContentResources {
   std::shared_ptr<scanners::ClamavService> clamav;
   std::shared_ptr<const rules::RuleSet> rules;
   DnsResolverProvider dns;
+  std::shared_ptr<const PublicSuffixList> public_suffixes;
 };
 
 core::Result<std::shared_ptr<scanners::ClamavService>> StartClamav(const core::Config& config);
@@ -46,7 +50,8 @@ DnsResolverProvider NewDnsResolverProvider(const core::Config& config);
 bool AnyBankChecks(const core::Config& config, std::string_view check);
 
 // Everything above for a whole configuration: ClamAV only when some bank runs virus checks, the
-// rules only when some bank runs spam checks. Errors: StartClamav()'s.
+// rules only when some bank runs spam checks, the public suffix list only with dmarc_verify.
+// Errors: StartClamav()'s, PublicSuffixList::Load()'s.
 core::Result<ContentResources> LoadContentResources(const core::Config& config);
 
 }  // namespace moat::filterd

@@ -164,11 +164,16 @@ constexpr ParameterSpec kAuthentication[] = {
             "Headers covered by new signatures (From is signed twice)"),
     s::Integer("dkim_min_key_bits", "1024", "Shortest RSA key accepted when verifying", 512),
     s::String("authserv_id", "$myhostname", "authserv-id of Authentication-Results headers"),
-    s::Bool("dmarc_verify", "yes", "Evaluate DMARC for inbound mail"),
-    s::Choice("dmarc_reject_action", "quarantine", "pass|quarantine|reject",
-              "What p=reject does to failing mail (never to mail from mynetworks)"),
-    s::Choice("dmarc_quarantine_action", "quarantine", "pass|quarantine|reject",
-              "What p=quarantine does to failing mail"),
+    s::Bool("dmarc_verify", "yes",
+            "Evaluate DMARC (RFC 7489) for inbound mail; needs dkim_verify = yes"),
+    s::Choice("dmarc_reject_destiny", "quarantine", "quarantine|reject|pass|tag",
+              "What a DMARC failure under p=reject does to inbound mail: quarantine, reject "
+              "(550 5.7.1), pass, or tag (an X-Moat-Alert header); never to mail from mynetworks"),
+    s::Choice("dmarc_quarantine_destiny", "quarantine", "quarantine|reject|pass|tag",
+              "What a DMARC failure under p=quarantine does to inbound mail"),
+    s::Choice("dmarc_temperror_destiny", "pass", "pass|defer",
+              "When DMARC cannot be evaluated (DNS timeout, SERVFAIL): pass the mail on with "
+              "dmarc=temperror, or defer it (451, the MTA retries)"),
     s::Path("public_suffix_list", "/usr/share/publicsuffix/public_suffix_list.dat",
             "Public suffix list for DMARC organisational domains"),
 };

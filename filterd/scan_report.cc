@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "filterd/content_artefacts.h"
+#include "filterd/dmarc_report.h"
 #include "filterd/stage_banned.h"
 
 namespace moat::filterd {
@@ -157,6 +158,8 @@ std::string ScanReportJson(const ScanResult& result, int indent) {
   }
   out["dkim"] = std::move(dkim);
   out["dkim_rules"] = std::move(dkim_rules);
+  out["spf"] = SpfReportJson(context);
+  out["dmarc"] = DmarcReportJson(context);
 
   json banned = json::array();
   if (const auto* b = context.Artefact<BannedArtefact>(kBannedArtefact)) {
@@ -270,6 +273,8 @@ std::string ScanReportText(const ScanResult& result) {
     std::vector<std::string> names = d->hits.Names();
     if (!names.empty()) out += fmt::format("  rules: {}\n", fmt::join(names, " "));
   }
+
+  out += SpfDmarcReportText(context);
 
   if (const auto* v = context.Artefact<VirusArtefact>(kVirusArtefact)) {
     out += fmt::format(

@@ -15,6 +15,7 @@
 //   findings       [{stage, name, class, subclass, score, part, detail}]
 //   dkim           [{domain, selector, algorithm, result, reason, identity, key_bits}]
 //   dkim_rules     the SpamAssassin names the DKIM results give (DKIM_SIGNED, ...)
+//   spf, dmarc     the MTA's SPF results and the DMARC outcome (dmarc_report.h)
 //   banned         [{part, name, normalized_name, extensions, tricks, declared_type,
 //                    detected_type, short_type, encrypted, depth, inside, inside_types,
 //                    decision ("block" | "allow" | "none"), rule}] - the strings the rules saw

@@ -7,6 +7,7 @@
 
 #include "core/address_lookup.h"
 #include "filterd/content_artefacts.h"
+#include "filterd/stage_dmarc.h"
 #include "rules/mime_adapter.h"
 
 namespace moat::filterd {
@@ -118,6 +119,7 @@ core::Status SpamStage::Run(MessageContext& context, WorkerResources&) const {
     }
     parsed.auth.dkim = std::move(results);
   }
+  AddSpfAndDmarcResults(context, parsed.auth);
   rules::ViewOptions view_options;
   view_options.uri_context = rules_->uri_context();
   artefact->evaluation = rules::Evaluate(*rules_, rules::BuildMessageView(parsed, view_options));

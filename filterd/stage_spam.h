@@ -2,7 +2,8 @@
 //
 // Builds the rule engine's view of the message from the content tree's MIME parse
 // (rules/mime_adapter.h: no second MIME parse), with the envelope and the DKIM results of the
-// DKIM stage (for check_dkim_* eval rules and metas over DKIM_VALID, DKIM_VALID_AU, ...), runs
+// DKIM stage (for check_dkim_* eval rules and metas over DKIM_VALID, DKIM_VALID_AU, ...), the
+// MTA's SPF and the DMARC stage's results (check_for_spf_*, check_dmarc_*; stage_dmarc.h), runs
 // the configuration's RuleSet, and records one finding per scored rule hit (stage "spam", class
 // CLEAN, the rule's score; detail = where it matched) and the total in context.spam_score. The
 // verdict (SPAMMY at tag2, SPAM at kill) is the policy's, from the levels this stage stores for

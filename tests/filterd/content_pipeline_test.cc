@@ -68,7 +68,8 @@ TEST(ContentPipelineTest, CleanMessagePassesWithScannedHeader) {
   std::vector<std::string> stages;
   for (const StageTiming& t : r.context.timings) stages.push_back(t.stage);
   EXPECT_EQ(stages,
-            (std::vector<std::string>{"dkim", "decompose", "header", "clamav", "banned", "spam"}));
+            (std::vector<std::string>{"dkim", "dmarc", "decompose", "header", "clamav", "banned",
+                                      "spam"}));
 }
 
 TEST(ContentPipelineTest, EicarInZipInZipInAttachedMessageIsVirus) {

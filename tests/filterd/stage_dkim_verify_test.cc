@@ -181,7 +181,8 @@ TEST_F(DkimStageTest, UnsignedMailHasNoneAndNoLookups) {
   ASSERT_NE(dkim, nullptr);
   EXPECT_TRUE(dkim->results.empty());
   EXPECT_TRUE(SpamHits(r).empty()) << Describe(r);
-  EXPECT_EQ(r.context.header_edits[1].value, "mx.moat.test; dkim=none");
+  EXPECT_EQ(r.context.header_edits[1].value,
+            "mx.moat.test; dkim=none; dmarc=none header.from=example.test");
 }
 
 }  // namespace
