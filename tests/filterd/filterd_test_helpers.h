@@ -37,9 +37,14 @@ inline std::string TestFilterdConf(const std::string& dir, int forward_port, int
       "quarantine_directory = {}/quarantine\n"
       "worker_threads = 2\n"
       "forward_timeout = 10s\n"
-      "shutdown_timeout = 10s\n",
+      "shutdown_timeout = 10s\n"
+      // DKIM and DMARC lookups go to a loopback port where nothing answers (refused at once:
+      // temperror), never to the machine's resolver; tests that need DNS start dnsmasq and
+      // set dns_servers again (the later line wins).
+      "dns_servers = 127.0.0.1:{}\n",
       inbound_port ? inbound_port : moat::testing::FreeTcpPort(),
-      originating_port ? originating_port : moat::testing::FreeTcpPort(), forward_port, dir, dir);
+      originating_port ? originating_port : moat::testing::FreeTcpPort(), forward_port, dir, dir,
+      moat::testing::FreeTcpPort());
 }
 
 inline std::shared_ptr<const core::Config> LoadTestConfig(const moat::testing::TempDir& dir,

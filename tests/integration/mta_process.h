@@ -54,8 +54,11 @@ class MtaProcess {
         "log_target = stderr\n"
         "minimal_backoff_time = 1s\n"
         "maximal_backoff_time = 2s\n"
-        "queue_run_delay = 1s\n",
-        queue_directory_, dir.Path("data"));
+        "queue_run_delay = 1s\n"
+        // MX and other lookups go to a loopback port where nothing answers, never to the
+        // machine's resolver; tests that need DNS start dnsmasq and set dns_servers.
+        "dns_servers = 127.0.0.1:{}\n",
+        queue_directory_, dir.Path("data"), moat::testing::FreeTcpPort());
     dir.WriteFile("main.cf", MergeMainCf(main_cf, main_extra));
     dir.WriteFile("master.cf",
                   fmt::format("127.0.0.1:{} inet n - n - - smtpd\n", smtp_port_) +
