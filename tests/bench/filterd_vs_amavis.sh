@@ -33,11 +33,14 @@ FILTERD_LISTEN=127.0.0.1:$(free_port)
 mkdir -p "$BENCH_RESULTS"
 STATE=$(mktemp -d /tmp/moat-filterd-bench.XXXX)
 chmod 755 "$STATE"
+# shellcheck source=tests/bench/local_dns.sh
+. "$ROOT/tests/bench/local_dns.sh"
+start_local_dns "$STATE"
 
 "$BENCH/install.sh" > "$BENCH_RESULTS/install.log" 2>&1 || { tail -20 "$BENCH_RESULTS/install.log"; exit 1; }
 
 cleanup() { "$BENCH/harness.sh" stop filterd >/dev/null 2>&1 || true
-            "$BENCH/harness.sh" sink-stop >/dev/null 2>&1 || true; rm -rf "$STATE"; }
+            "$BENCH/harness.sh" sink-stop >/dev/null 2>&1 || true; stop_local_dns "$STATE"; rm -rf "$STATE"; }
 trap cleanup EXIT
 
 # --- moat-filterd ---------------------------------------------------------------------------
@@ -46,7 +49,7 @@ trap cleanup EXIT
 "$BENCH/harness.sh" spawn filterd "$FILTERD" -c "$ROOT/conf" \
   -o inbound_lmtp_listen="$FILTERD_LISTEN" -o originating_lmtp_listen= \
   -o forward_to="$BENCH_SINK" -o data_directory="$STATE" \
-  -o quarantine_directory="$STATE/quarantine" ${FILTERD_ARGS:-}
+  -o quarantine_directory="$STATE/quarantine" -o dns_servers="$LOCAL_DNS" ${FILTERD_ARGS:-}
 for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/${FILTERD_LISTEN%:*}/${FILTERD_LISTEN##*:}") 2>/dev/null && break; sleep 0.1
 done

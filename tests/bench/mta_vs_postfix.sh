@@ -49,6 +49,9 @@ FILTERD_OUT=127.0.0.1:$(free_port)
 mkdir -p "$BENCH_RESULTS"
 STATE=$(mktemp -d /tmp/moat-mta-bench.XXXX)
 chmod 755 "$STATE"
+# shellcheck source=tests/bench/local_dns.sh
+. "$ROOT/tests/bench/local_dns.sh"
+start_local_dns "$STATE"
 
 "$BENCH/install.sh" > "$BENCH_RESULTS/install.log" 2>&1 || { tail -20 "$BENCH_RESULTS/install.log"; exit 1; }
 CLAMAV_DB=/var/lib/clamav
@@ -58,6 +61,7 @@ cleanup() {
   "$BENCH/harness.sh" stop mta >/dev/null 2>&1 || true
   "$BENCH/harness.sh" stop filterd >/dev/null 2>&1 || true
   "$BENCH/harness.sh" sink-stop >/dev/null 2>&1 || true
+  stop_local_dns "$STATE"
   rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -86,7 +90,8 @@ start_mta() {  # $1: content filter next hop, or empty
     -o content_filter="$1" -o relayhost="[${BENCH_SINK%:*}]:${BENCH_SINK##*:}" \
     -o relay_domains= -o relay_recipient_maps= -o transport_maps= -o relay_transport=relay \
     -o default_destination_concurrency_limit=20 -o smtpd_helo_required=no \
-    -o queue_directory="$STATE/queue" -o data_directory="$STATE/data" ${MTA_ARGS:-}
+    -o queue_directory="$STATE/queue" -o data_directory="$STATE/data" \
+    -o dns_servers="$LOCAL_DNS" ${MTA_ARGS:-}
   wait_listening "$MTA_SMTP"
 }
 stop_mta() {
@@ -111,7 +116,8 @@ for run in $RUNS; do
         -o inbound_lmtp_listen="$FILTERD_IN" -o originating_lmtp_listen="$FILTERD_OUT" \
         -o forward_to="$MTA_RETURN" -o data_directory="$STATE/filterd" \
         -o quarantine_directory="$STATE/filterd/quarantine" \
-        -o clamav_database_directory="$CLAMAV_DB" -o rules_directories="$RULES" ${FILTERD_ARGS:-}
+        -o clamav_database_directory="$CLAMAV_DB" -o rules_directories="$RULES" \
+        -o dns_servers="$LOCAL_DNS" ${FILTERD_ARGS:-}
       wait_listening "$FILTERD_IN"
       start_mta "moatfilter:[${FILTERD_IN%:*}]:${FILTERD_IN##*:}"
       bash "$BENCH/bench-matrix.sh" --scenario moat-chain --target "$MTA_SMTP" \
