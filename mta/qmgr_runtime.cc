@@ -112,6 +112,14 @@ void QueueManager::Wakeup() {
   });
 }
 
+void QueueManager::Rescan() {
+  asio::post(strand_, [this] {
+    incoming_dirty_ = true;
+    next_deferred_scan_ = Clock::time_point{};
+    Poke();
+  });
+}
+
 void QueueManager::Poke() {
   poked_ = true;
   timer_.cancel();
@@ -190,11 +198,14 @@ void QueueManager::ScanDeferred() {
     if (active_ids_.count(entry.id)) continue;
     auto head = store_->ReadHead(QueueName::kDeferred, entry.id);
     if (!head) continue;  // moved away meanwhile, or damaged: OpenFile reports the latter
-    if (head->schedule.next_attempt <= now) Activate(QueueName::kDeferred, entry.id);
+    if (head->schedule.next_attempt <= now || flush_ids_.count(entry.id)) {
+      Activate(QueueName::kDeferred, entry.id);
+    }
   }
 }
 
 void QueueManager::Activate(QueueName from, const std::string& id) {
+  bool flushed = flush_ids_.erase(id) > 0;
   if (auto moved = store_->Move(id, from, QueueName::kActive); !moved) {
     if (moved.error().code() != core::ErrorCode::kNotFound) {
       spdlog::error("{}: cannot move to active/: {}", id, moved.error().message());
@@ -217,11 +228,11 @@ void QueueManager::Activate(QueueName from, const std::string& id) {
   }
   active_ids_.insert(id);
   auto [it, inserted] = active_.emplace(handle, std::move(message));
-  Route(it->second);
+  Route(it->second, flushed);
   MaybeFinish(handle);
 }
 
-void QueueManager::Route(ActiveMessage& message) {
+void QueueManager::Route(ActiveMessage& message, bool flushed) {
   const QueueEnvelope& envelope = message.file.message().envelope;
   const std::string& filter = envelope.attributes.filter;
   std::map<std::pair<std::string, std::string>, std::vector<std::uint32_t>> groups;
@@ -253,7 +264,8 @@ void QueueManager::Route(ActiveMessage& message) {
   if (!bounced.empty()) BounceRecipients(message, bounced, why, "failed");
   auto now = Clock::now();
   for (auto& [key, indexes] : groups) {
-    scheduler_.Add(message.handle, mta::Route{key.first, key.second}, std::move(indexes), now);
+    scheduler_.Add(message.handle, mta::Route{key.first, key.second}, std::move(indexes), now,
+                   flushed);
   }
 }
 
