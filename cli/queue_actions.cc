@@ -55,10 +55,11 @@ std::string PutBack(mta::QueueStore& store, std::string_view id, QueueName from)
   return "";
 }
 
+constexpr std::string_view kBeingDelivered =
+    "being delivered (active/); try again when this delivery attempt is over";
+
 Try Requeue(mta::QueueStore& store, std::string_view id, QueueName from) {
-  if (from == QueueName::kActive) {
-    return Skipped("being delivered (active/); try again when this delivery attempt is over");
-  }
+  if (from == QueueName::kActive) return Skipped(std::string(kBeingDelivered));
   if (from != QueueName::kHold) {
     // Claim it: from here on the queue manager cannot activate it.
     if (auto s = store.Move(id, from, QueueName::kHold); !s) {
@@ -150,6 +151,9 @@ ActionOutcome ApplyQueueAction(mta::QueueStore& store, QueueAction action, std::
     if (!where) return Failed(where.error());
     if (!*where) return {Kind::kNotFound, "not in the queue"};
     QueueName queue = **where;
+    if (action == QueueAction::kRequeue && queue == QueueName::kActive) {
+      return Skipped(std::string(kBeingDelivered));
+    }
     if (std::find(queues.begin(), queues.end(), queue) == queues.end()) {
       if (action == QueueAction::kHold && queue == QueueName::kHold) {
         return Skipped("already on hold");
