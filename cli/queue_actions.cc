@@ -149,7 +149,12 @@ ActionOutcome ApplyQueueAction(mta::QueueStore& store, QueueAction action, std::
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto where = store.Locate(id);
     if (!where) return Failed(where.error());
-    if (!*where) return {Kind::kNotFound, "not in the queue"};
+    if (!*where) {
+      // Locate() looks in one queue after another: a message the queue manager moves at that
+      // moment can slip past it. Only "nowhere" several times over is "not in the queue".
+      if (attempt + 1 < kAttempts) continue;
+      return {Kind::kNotFound, "not in the queue"};
+    }
     QueueName queue = **where;
     if (action == QueueAction::kRequeue && queue == QueueName::kActive) {
       return Skipped(std::string(kBeingDelivered));

@@ -284,7 +284,11 @@ nlohmann::json ListEntryJson(const QueueListEntry& entry) {
 }
 
 core::Result<ShownMessage> ReadShownMessage(const mta::QueueStore& store, std::string_view id) {
+  // Locate() looks in one queue after another, so a message moving meanwhile can slip past it.
   auto where = store.Locate(id);
+  for (int attempt = 1; attempt < kReadAttempts && where && !*where; ++attempt) {
+    where = store.Locate(id);
+  }
   if (!where) return std::unexpected(where.error());
   if (!*where) return core::Fail(ErrorCode::kNotFound, "{}: not in the queue", id);
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
