@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -37,6 +38,8 @@ namespace {
 using core::ErrorCode;
 
 constexpr auto kWakeupTimeout = std::chrono::seconds(5);
+// How often delete/hold ALL list the queues (see RunAction).
+constexpr int kAllPasses = 3;
 // A site flush reads every deferred envelope before it answers.
 constexpr auto kFlushTimeout = std::chrono::seconds(120);
 
@@ -213,24 +216,42 @@ void RunAction(QueueAction action, const QueueArgs& args, const GlobalOptions& g
   bool all = false;
   std::vector<std::string> ids = SelectIds(command, args, *store, queues, all);
   std::size_t done = 0, failed = 0;
-  for (const std::string& id : ids) {
-    ActionOutcome outcome = ApplyQueueAction(*store, action, id, queues);
-    switch (outcome.kind) {
-      case ActionOutcome::Kind::kDone:
-        ++done;
-        if (!all) std::cout << id << ": " << DoneText(action, outcome.detail) << "\n";
-        break;
-      case ActionOutcome::Kind::kNotFound:
-      case ActionOutcome::Kind::kSkipped:
-        std::cerr << "moat queue " << command << ": " << id << ": "
-                  << TerminalText(outcome.detail) << "\n";
-        break;
-      case ActionOutcome::Kind::kFailed:
-        ++failed;
-        std::cerr << "moat queue " << command << ": " << id << ": error: "
-                  << TerminalText(outcome.detail) << "\n";
-        break;
+  std::set<std::string> seen(ids.begin(), ids.end());
+  for (int pass = 1;; ++pass) {
+    for (const std::string& id : ids) {
+      ActionOutcome outcome = ApplyQueueAction(*store, action, id, queues);
+      switch (outcome.kind) {
+        case ActionOutcome::Kind::kDone:
+          ++done;
+          if (!all) std::cout << id << ": " << DoneText(action, outcome.detail) << "\n";
+          break;
+        case ActionOutcome::Kind::kNotFound:
+          // With ALL, a message delivered since the listing is no news.
+          if (all) break;
+          [[fallthrough]];
+        case ActionOutcome::Kind::kSkipped:
+          std::cerr << "moat queue " << command << ": " << id << ": "
+                    << TerminalText(outcome.detail) << "\n";
+          break;
+        case ActionOutcome::Kind::kFailed:
+          ++failed;
+          std::cerr << "moat queue " << command << ": " << id << ": error: "
+                    << TerminalText(outcome.detail) << "\n";
+          break;
+      }
     }
+    // A message the queue manager moved from a queue not listed yet to one listed already was
+    // missed: delete and hold ALL look again (requeue would find its own copies).
+    bool again = all && pass < kAllPasses &&
+                 (action == QueueAction::kDelete || action == QueueAction::kHold);
+    if (!again) break;
+    auto listed = ListQueueIds(*store, queues);
+    if (!listed) Fatal(command, listed.error().message());
+    ids.clear();
+    for (std::string& id : *listed) {
+      if (seen.insert(id).second) ids.push_back(std::move(id));
+    }
+    if (ids.empty()) break;
   }
   if (all) {
     std::cout << fmt::format("{}: {} message{}\n", command, done, done == 1 ? "" : "s");
