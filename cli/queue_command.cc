@@ -89,7 +89,9 @@ void RunList(const QueueArgs& args, const GlobalOptions& global) {
   auto scan = ScanQueue(*store);
   if (!scan) Fatal("list", scan.error().message());
   if (args.json) {
-    for (const QueueListEntry& entry : scan->entries) std::cout << Dump(ListEntryJson(entry)) << "\n";
+    for (const QueueListEntry& entry : scan->entries) {
+      std::cout << Dump(ListEntryJson(entry)) << "\n";
+    }
   } else {
     std::cout << FormatMailq(*scan);
   }

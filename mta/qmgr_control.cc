@@ -249,7 +249,10 @@ asio::awaitable<void> QueueControlServer::AcceptLoop(std::shared_ptr<State> stat
     auto [error, accepted] = co_await state->acceptor.async_accept(connection_strand, kAsTuple);
     if (error) {
       if (error == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+      // Out of descriptors and the like: do not spin on the error.
       spdlog::warn("queue control: accept: {}", error.message());
+      asio::steady_timer pause(state->strand, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kAsTuple);
       continue;
     }
     auto socket = std::make_shared<Protocol::socket>(std::move(accepted));
