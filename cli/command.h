@@ -35,6 +35,8 @@ void RegisterConfigCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterMapCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterDkimCommand(CLI::App& app, const GlobalOptions& global);  // dkim keygen|check
 void RegisterQuarantineCommand(CLI::App& app, const GlobalOptions& global);
+// `moat queue list|show|flush|delete|hold|release|requeue` (cli/queue_command.cc).
+void RegisterQueueCommand(CLI::App& app, const GlobalOptions& global);
 // `moat rules lint|test` (cli/rules_command.cc; its message adapter is in cli/rules_command.h).
 void RegisterRulesCommand(CLI::App& app, const GlobalOptions& global);
 // `moat passwd`: a password hash for smtpd_sasl_password_maps (cli/passwd_command.cc).

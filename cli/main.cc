@@ -14,6 +14,8 @@
 //                           parameter values as "name = value", like postconf
 //   passwd [--user NAME]    a password hash for smtpd_sasl_password_maps (password from the
 //                           terminal or stdin)
+//   queue list [--json] | show ID | flush [--site D] | delete|hold|release|requeue ID...|ALL
+//                           the MTA's queue, like mailq, postcat, postqueue -f/-s, postsuper
 //
 //   -c DIR          configuration directory (default /etc/moat)
 //   -o name=value   override a parameter of main.cf or filterd.cf (repeatable)
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterConfigCommand(app, global);
   moat::cli::RegisterMapCommand(app, global);
   moat::cli::RegisterDkimCommand(app, global);
+  moat::cli::RegisterQueueCommand(app, global);
   moat::cli::RegisterQuarantineCommand(app, global);
   moat::cli::RegisterRulesCommand(app, global);
   moat::cli::RegisterPasswdCommand(app, global);

@@ -26,6 +26,11 @@
 //   after maximal_queue_lifetime, are returned to the sender in an RFC 3464 report (never to
 //   the null sender). Delivered and failed recipients are marked in the queue file, so a
 //   restart never delivers a recipient twice that was marked, and never loses one.
+//   `moat queue` reaches the running queue manager through a unix-domain socket,
+//   queue_directory/public/qmgr (mode 0660; mta/qmgr_control.h): `moat queue flush [--site D]`
+//   (postqueue -f / -s) and a wake-up after release and requeue. It is created at start (a
+//   stale one is replaced; one that answers means another moat-mta runs on the queue: exit 1)
+//   and removed at stop.
 //   Not built in: local/virtual/pipe delivery (such mail is deferred with a reason), delay
 //   warnings, success DSNs.
 //
@@ -75,7 +80,9 @@
 #include "core/logging.h"
 #include "mta/mta_parameters.h"
 #include "mta/mta_snapshot.h"
+#include "mta/qmgr_control.h"
 #include "mta/qmgr_runtime.h"
+#include "mta/resolve_domain_list.h"
 #include "mta/cleanup_acceptor.h"
 #include "mta/cleanup_settings.h"
 #include "mta/smtpd_server.h"
@@ -161,12 +168,41 @@ struct Daemon {
   std::unique_ptr<moat::mta::SmtpdServer> server;
   std::shared_ptr<moat::mta::CleanupAcceptor> acceptor;
   std::unique_ptr<moat::mta::QueueManager> qmgr;
+  std::unique_ptr<moat::mta::QueueControlServer> control;  // `moat queue flush`, wake-ups
   std::atomic<bool> reloading{false};
   std::atomic<bool> reload_again{false};
   bool stopping = false;
 };
 
 void StartReload(Daemon& daemon);
+
+// The control socket under queue_directory (mta/qmgr_control.h). Started before the queue is
+// recovered, so a second moat-mta on the same queue stops before it touches anything.
+moat::core::Result<std::unique_ptr<moat::mta::QueueControlServer>> StartQueueControl(
+    Daemon& daemon, const moat::core::Config& main) {
+  bool parent = moat::core::ParentDomainMatchesSubdomains(
+      "fast_flush_domains", main.GetString("parent_domain_matches_subdomains"));
+  moat::core::TableOpenOptions tables;
+  tables.base_directory = main.absolute_directory();
+  auto sites = moat::mta::DomainList::Parse(
+      main.GetString("fast_flush_domains"), moat::mta::DomainMatch::kDomain,
+      parent ? moat::core::ParentDomainStyle::kParent : moat::core::ParentDomainStyle::kDotParent,
+      tables);
+  if (!sites) return std::unexpected(sites.error().WithContext("fast_flush_domains"));
+  auto fast_flush = std::make_shared<const moat::mta::DomainList>(std::move(*sites));
+  moat::mta::QueueControlActions actions;
+  // The queue manager exists before io runs, and the control socket stops before it does.
+  actions.wakeup = [&daemon] { daemon.qmgr->Rescan(); };
+  actions.flush = [&daemon](std::optional<std::string> site) {
+    return daemon.qmgr->Flush(std::move(site));
+  };
+  actions.site_allowed = [fast_flush](std::string_view domain) {
+    return fast_flush->Contains(domain);
+  };
+  moat::mta::QueueControlOptions options;
+  options.socket_path = moat::mta::QueueControlSocketPath(main.GetPath("queue_directory"));
+  return moat::mta::QueueControlServer::Start(daemon.io, std::move(options), std::move(actions));
+}
 
 asio::awaitable<void> ApplyReload(Daemon& daemon, std::shared_ptr<const MtaSnapshot> snapshot) {
   // The queue manager keeps the routing it started with (transports, transport_maps): a
@@ -211,6 +247,7 @@ void StartReload(Daemon& daemon) {
 
 asio::awaitable<void> Shutdown(Daemon& daemon) {
   spdlog::info("stopping: finishing transactions in progress");
+  daemon.control->Stop();
   co_await daemon.server->Stop(kStopGrace);
   co_await daemon.qmgr->Stop(kStopGrace);
   spdlog::info("stopped");
@@ -290,6 +327,12 @@ int main(int argc, char** argv) {
   // A client that vanishes mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   asio::signal_set signals(daemon.io, SIGHUP, SIGTERM, SIGINT);
+  auto control = StartQueueControl(daemon, main);
+  if (!control) {
+    spdlog::critical("{}", control.error().message());
+    return 1;
+  }
+  daemon.control = std::move(*control);
   auto acceptor = OpenQueue(**snapshot);
   if (!acceptor) {
     spdlog::critical("{}", acceptor.error().message());
@@ -322,6 +365,7 @@ int main(int argc, char** argv) {
   for (std::thread& thread : pool) thread.join();
   signals.cancel();
   daemon.loader.join();
+  daemon.control.reset();
   daemon.server.reset();
   daemon.qmgr.reset();
   daemon.acceptor.reset();  // waits for commits still running on its writer threads

@@ -45,26 +45,35 @@ void DeliveryScheduler::Refuse(Destination& d) {
 }
 
 void DeliveryScheduler::Revive(Destination& d, SteadyTime now) {
-  if (d.window.dead() && d.dead_until && *d.dead_until <= now) {
-    d.window.Resume(d.busy);
-    d.dead_until.reset();
-    d.dead_dsn.clear();
-  }
+  if (d.window.dead() && d.dead_until && *d.dead_until <= now) ReviveNow(d);
+}
+
+void DeliveryScheduler::ReviveNow(Destination& d) {
+  if (!d.window.dead()) return;
+  d.window.Resume(d.busy);
+  d.dead_until.reset();
+  d.dead_dsn.clear();
+}
+
+void DeliveryScheduler::ForgetDeadDestinations() {
+  for (auto& [key, d] : destinations_) ReviveNow(d);
 }
 
 void DeliveryScheduler::Add(std::uint64_t message, const Route& route,
-                            std::vector<std::uint32_t> recipients, SteadyTime now) {
+                            std::vector<std::uint32_t> recipients, SteadyTime now,
+                            bool flushed) {
   if (recipients.empty()) return;
   const TransportSettings* transport = catalog_->Find(route.transport);
   if (transport == nullptr) {
     Refuse(message, std::move(recipients), route, "4.3.0", "mail transport unavailable");
     return;
   }
-  if (transport->deferred && !options_.flush_deferred_transports) {
+  if (transport->deferred && !options_.flush_deferred_transports && !flushed) {
     Refuse(message, std::move(recipients), route, "4.3.2", "deferred transport");
     return;
   }
   Destination& d = Get(route);
+  if (flushed) ReviveNow(d);
   Revive(d, now);
   if (d.window.dead()) {
     Refuse(message, std::move(recipients), route, d.dead_dsn,

@@ -9,6 +9,11 @@
 //   Add(message, route, recipients)   queue recipients of one message for one route. Recipients
 //                                     for a dead destination or a deferred transport are not
 //                                     queued: they come back from TakeRefused() with the reason.
+//                                     A message being flushed (`moat queue flush`) ignores
+//                                     defer_transports and revives a dead destination first
+//                                     (Postfix's QMGR_FLUSH_DFXP and QMGR_FLUSH_EACH).
+//   ForgetDeadDestinations()          `moat queue flush`: every dead destination is tried again
+//                                     now (Postfix's QMGR_FLUSH_ONCE, qmgr_enable_all()).
 //   Next(now)                         the next batch, or nothing when every destination with
 //                                     work is at its window, its transport at maxproc, dead or
 //                                     rate-delayed; NextWakeup() says when that may change.
@@ -85,7 +90,8 @@ class DeliveryScheduler {
   DeliveryScheduler(std::shared_ptr<const TransportCatalog> catalog, SchedulerOptions options);
 
   void Add(std::uint64_t message, const Route& route, std::vector<std::uint32_t> recipients,
-           SteadyTime now);
+           SteadyTime now, bool flushed = false);
+  void ForgetDeadDestinations();
   std::optional<DeliveryBatch> Next(SteadyTime now);
   // For kSiteFailure, `dsn` and `reason` say why ("4.4.1", "connect to mx[192.0.2.1]:25:
   // Connection refused"); they become the reason of recipients refused while it is dead.
@@ -122,6 +128,7 @@ class DeliveryScheduler {
 
   Destination& Get(const Route& route);
   void Revive(Destination& destination, SteadyTime now);
+  static void ReviveNow(Destination& destination);
   // Forgets idle destinations whose rate delay has passed.
   void Prune(SteadyTime now);
   void Refuse(Destination& destination);

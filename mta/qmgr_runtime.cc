@@ -114,6 +114,14 @@ void QueueManager::Wakeup() {
   });
 }
 
+void QueueManager::Rescan() {
+  asio::post(strand_, [this] {
+    incoming_dirty_ = true;
+    next_deferred_scan_ = Clock::time_point{};
+    Poke();
+  });
+}
+
 void QueueManager::Poke() {
   poked_ = true;
   timer_.cancel();
@@ -192,11 +200,14 @@ void QueueManager::ScanDeferred() {
     if (active_ids_.count(entry.id)) continue;
     auto head = store_->ReadHead(QueueName::kDeferred, entry.id);
     if (!head) continue;  // moved away meanwhile, or damaged: OpenFile reports the latter
-    if (head->schedule.next_attempt <= now) Activate(QueueName::kDeferred, entry.id);
+    if (head->schedule.next_attempt <= now || flush_ids_.count(entry.id)) {
+      Activate(QueueName::kDeferred, entry.id);
+    }
   }
 }
 
 void QueueManager::Activate(QueueName from, const std::string& id) {
+  bool flushed = flush_ids_.erase(id) > 0;
   // Not fsynced: see QueueStore::MoveDurability.
   if (auto moved = store_->Move(id, from, QueueName::kActive,
                                 QueueStore::MoveDurability::kAtomic);
@@ -208,7 +219,12 @@ void QueueManager::Activate(QueueName from, const std::string& id) {
   }
   auto file = store_->OpenFile(QueueName::kActive, id, true, true);
   if (!file) {
-    spdlog::error("{}: cannot open: {}", id, file.error().message());
+    // kNotFound: `moat queue` held or deleted it meanwhile - the administrator's doing.
+    if (file.error().code() == core::ErrorCode::kNotFound) {
+      spdlog::info("{}: taken out of the queue by the administrator", id);
+    } else {
+      spdlog::error("{}: cannot open: {}", id, file.error().message());
+    }
     return;
   }
   const QueuedMessage& queued = file->message();
@@ -222,11 +238,11 @@ void QueueManager::Activate(QueueName from, const std::string& id) {
   }
   active_ids_.insert(id);
   auto [it, inserted] = active_.emplace(handle, std::move(message));
-  Route(it->second);
+  Route(it->second, flushed);
   MaybeFinish(handle);
 }
 
-void QueueManager::Route(ActiveMessage& message) {
+void QueueManager::Route(ActiveMessage& message, bool flushed) {
   const QueueEnvelope& envelope = message.file.message().envelope;
   const std::string& filter = envelope.attributes.filter;
   std::map<std::pair<std::string, std::string>, std::vector<std::uint32_t>> groups;
@@ -261,7 +277,8 @@ void QueueManager::Route(ActiveMessage& message) {
   if (!bounced.empty()) BounceRecipients(message, bounced, why, "failed");
   auto now = Clock::now();
   for (auto& [key, indexes] : groups) {
-    scheduler_.Add(message.handle, mta::Route{key.first, key.second}, std::move(indexes), now);
+    scheduler_.Add(message.handle, mta::Route{key.first, key.second}, std::move(indexes), now,
+                   flushed);
   }
 }
 
@@ -538,7 +555,11 @@ void QueueManager::Finish(ActiveMessage& message) {
   if (auto deferred = store_->Defer(message.file, QueueName::kActive, message.deferred,
                                     UnixSeconds(next));
       !deferred) {
-    spdlog::error("{}: cannot move to deferred/: {}", id, deferred.error().message());
+    if (deferred.error().code() == core::ErrorCode::kNotFound) {
+      spdlog::info("{}: taken out of the queue by the administrator", id);
+    } else {
+      spdlog::error("{}: cannot move to deferred/: {}", id, deferred.error().message());
+    }
   }
 }
 

@@ -30,6 +30,10 @@
 //      software), and the message goes to deferred/ with its next attempt after the
 //      exponential backoff (qmgr_policy_timing.h: minimal_backoff_time .. maximal_backoff_time).
 //
+// Queue commands (`moat queue`, through mta/qmgr_control.h): Flush() makes deferred mail due
+// now, as Postfix's postqueue -f / -s do; Rescan() picks up messages another process moved into
+// incoming/ or deferred/ (release, requeue).
+//
 // Threads: everything runs on one strand of the daemon's io_context (the scheduler and the
 // active messages need no locks); the delivery agents' network I/O runs as coroutines on it.
 // Queue file updates are small synchronous writes and fsyncs on that strand. Wakeup() may be
@@ -102,6 +106,16 @@ class QueueManager {
   void Start();
   // New mail in incoming/ (thread-safe, cheap; coalesced).
   void Wakeup();
+  // Messages moved into incoming/ or deferred/ by another process: both are scanned now
+  // (thread-safe, cheap; coalesced).
+  void Rescan();
+  // `moat queue flush`: deferred mail (with `site`: only messages with a pending recipient in
+  // that domain) is tried now, whatever its backoff said; for those messages defer_transports do
+  // not apply and their dead destinations are tried again. Without a site, mail in incoming/ is
+  // flushed too and every dead destination is forgotten (Postfix's QMGR_FLUSH_ONCE). Returns the
+  // number of messages scheduled. May be awaited from any executor; the queue is read there,
+  // the scheduler is touched on the strand.
+  asio::awaitable<std::size_t> Flush(std::optional<std::string> site);
   asio::awaitable<void> Stop(std::chrono::milliseconds grace);
 
  private:
@@ -131,7 +145,8 @@ class QueueManager {
   void ScanIncoming();
   void ScanDeferred();
   void Activate(QueueName from, const std::string& id);
-  void Route(ActiveMessage& message);
+  void Route(ActiveMessage& message, bool flushed = false);
+  asio::awaitable<std::size_t> ApplyFlush(std::vector<std::string> ids, bool all);
   void StartBatches();
   asio::awaitable<void> RunBatch(DeliveryBatch batch);
   void ApplyResult(ActiveMessage& message, const DeliveryResult& result);
@@ -162,6 +177,7 @@ class QueueManager {
 
   std::map<std::uint64_t, ActiveMessage> active_;
   std::set<std::string> active_ids_;
+  std::set<std::string> flush_ids_;  // flushed messages not activated yet
   std::uint64_t next_handle_ = 1;
   std::size_t running_batches_ = 0;
   bool incoming_dirty_ = true;

@@ -311,7 +311,16 @@ core::Status QueueStore::Defer(QueueFile& file, QueueName from,
   if (auto s = file.SetSchedule(schedule); !s) return s;
   if (auto s = file.Sync(); !s) return s;
   if (from == QueueName::kDeferred) return {};
-  if (auto s = Move(file.id(), from, QueueName::kDeferred); !s) return s;
+  if (auto s = Move(file.id(), from, QueueName::kDeferred); !s) {
+    if (s.error().code() != ErrorCode::kNotFound) return s;
+    // `moat queue hold|delete` took the message during the attempt. A deleted message must not
+    // keep the log appended above (a held one keeps it: its reasons are still true).
+    if (auto where = Locate(file.id()); where && !*where) {
+      (void)RemoveLog(RecipientLogKind::kDefer, file.id());
+    }
+    return core::Fail(ErrorCode::kNotFound, "{} is no longer in {}/: moved or deleted by "
+                      "another process (moat queue)", file.id(), QueueNameText(from));
+  }
   file.message_.queue = QueueName::kDeferred;
   return {};
 }

@@ -182,7 +182,8 @@ class QueueStore {
                     MoveDurability durability = MoveDurability::kDurable);
   // The queue manager's deferral: appends `notes` to defer/<ID> (fsynced), updates the schedule
   // (attempts + 1, last attempt = now, next attempt as given), fsyncs the file and moves it from
-  // `from` (normally active) to deferred/.
+  // `from` (normally active) to deferred/. kNotFound when another process (`moat queue hold`,
+  // `delete`) took the file from `from` meanwhile; if it deleted it, the log is removed again.
   core::Status Defer(QueueFile& file, QueueName from, std::span<const RecipientLogEntry> notes,
                      int64_t next_attempt);
   // Removes the message file and its logs (defer, bounce, trace). kNotFound when the file is

@@ -289,6 +289,48 @@ TEST_F(SchedulerTest, DeferTransportsUnlessFlushing) {
   EXPECT_EQ(unknown.TakeRefused().at(0).reason, "mail transport unavailable");
 }
 
+// `moat queue flush`: a flushed message ignores defer_transports and revives its dead
+// destination (Postfix's QMGR_FLUSH_DFXP / QMGR_FLUSH_EACH); ForgetDeadDestinations() revives
+// them all (QMGR_FLUSH_ONCE). Other messages still see both.
+TEST_F(SchedulerTest, FlushedMessagesIgnoreDeferTransportsAndDeadDestinations) {
+  DeliveryScheduler s = Make();
+  s.Add(1, {"lmtp", "[127.0.0.1]:24"}, Recipients(1), now_, /*flushed=*/true);
+  EXPECT_TRUE(s.TakeRefused().empty());
+  auto lmtp = s.Next(now_);
+  ASSERT_TRUE(lmtp);
+  s.Add(2, {"lmtp", "[127.0.0.1]:24"}, Recipients(1), now_);
+  EXPECT_EQ(s.TakeRefused().size(), 1u);
+
+  auto kill = [&](const std::string& destination) {
+    s.Add(10, {"smtp", destination}, Recipients(1), now_);
+    s.Add(11, {"smtp", destination}, Recipients(1), now_);
+    auto a = s.Next(now_);
+    auto b = s.Next(now_);
+    ASSERT_TRUE(a && b);
+    s.Done(*a, BatchOutcome::kSiteFailure, now_, "4.4.1", "refused");
+    s.Done(*b, BatchOutcome::kSiteFailure, now_, "4.4.1", "refused");
+    s.TakeRefused();
+  };
+  kill("down.test");
+  s.Add(3, {"smtp", "down.test"}, Recipients(1), now_);
+  EXPECT_EQ(s.TakeRefused().size(), 1u);  // dead for minimal_backoff_time
+  s.Add(4, {"smtp", "down.test"}, Recipients(1), now_, /*flushed=*/true);
+  EXPECT_TRUE(s.TakeRefused().empty());
+  auto revived = s.Next(now_);
+  ASSERT_TRUE(revived);
+  EXPECT_EQ(revived->message, 4u);
+
+  kill("gone.test");
+  s.Add(5, {"smtp", "gone.test"}, Recipients(1), now_);
+  EXPECT_EQ(s.TakeRefused().size(), 1u);
+  s.ForgetDeadDestinations();
+  s.Add(6, {"smtp", "gone.test"}, Recipients(1), now_);
+  EXPECT_TRUE(s.TakeRefused().empty());
+  auto again = s.Next(now_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->message, 6u);
+}
+
 TEST_F(SchedulerTest, RateDelaySerialisesADestination) {
   DeliveryScheduler s = Make();
   s.Add(1, {"slow", "r.test"}, Recipients(1), now_);

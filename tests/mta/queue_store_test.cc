@@ -140,6 +140,36 @@ TEST_F(QueueStoreTest, RecipientMarksSurviveReopen) {
   EXPECT_FALSE(read_only->MarkRecipients(one, RecipientStatus::kDelivered));
 }
 
+// `moat queue` (another process) takes a message the queue manager is delivering: held, the
+// deferral's reasons stay with it; deleted, the deferral leaves no log behind.
+TEST_F(QueueStoreTest, DeferralOfAMessageTakenByAnotherProcess) {
+  for (bool deleted : {false, true}) {
+    std::string id = CommitSample(QueueName::kIncoming, 1);
+    ASSERT_TRUE(store_->Move(id, QueueName::kIncoming, QueueName::kActive));
+    auto file = store_->OpenFile(QueueName::kActive, id, true);
+    ASSERT_TRUE(file);
+    const auto& r = file->message().envelope.recipients;
+    std::vector<RecipientLogEntry> notes = {
+        {1700000000, r[0].offset, r[0].address, "4.4.1", "delayed", "refused"}};
+    if (deleted) {
+      ASSERT_TRUE(store_->Delete(QueueName::kActive, id));
+    } else {
+      ASSERT_TRUE(store_->Move(id, QueueName::kActive, QueueName::kHold));
+    }
+    auto deferred = store_->Defer(*file, QueueName::kActive, notes, 1700000600);
+    ASSERT_FALSE(deferred);
+    EXPECT_EQ(deferred.error().code(), core::ErrorCode::kNotFound);
+    EXPECT_NE(deferred.error().message().find("moved or deleted by another process"),
+              std::string::npos);
+    EXPECT_EQ(std::filesystem::exists(dir_.Path("queue/defer/") + id), !deleted);
+    if (!deleted) {
+      auto head = store_->ReadHead(QueueName::kHold, id);
+      ASSERT_TRUE(head);
+      EXPECT_EQ(head->schedule.attempts, 1u);
+    }
+  }
+}
+
 TEST_F(QueueStoreTest, DeferralLogsReasonsUpdatesScheduleAndMoves) {
   std::string id = CommitSample(QueueName::kIncoming, 2);
   ASSERT_TRUE(store_->Move(id, QueueName::kIncoming, QueueName::kActive));
