@@ -18,7 +18,7 @@ MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl
   dnsmasq-base clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full
   gcab xz-utils bzip2 zstd libarchive-tools lz4
-  python3-spf python3-dnspython publicsuffix
+  python3-spf python3-dnspython publicsuffix python3-prometheus-client
   chromium chromium-driver python3-selenium
 )
 
