@@ -16,6 +16,7 @@
 
 #include "core/config_error.h"
 #include "mta/bounce_message.h"
+#include "mta/mta_metrics.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
@@ -321,6 +322,7 @@ asio::awaitable<void> QueueManager::RunBatch(DeliveryBatch batch) {
                                              : BatchOutcome::kDelivered,
                   Clock::now(), result.site_dsn, result.site_reason);
   ApplyResult(same, result);
+  if (config_->metrics) config_->metrics->RecordDelivery(batch.route.transport, result, queued);
   // A recipient the agent did not answer (it should not happen) is deferred, never dropped.
   std::set<std::uint32_t> answered;
   for (const RecipientResult& r : result.recipients) answered.insert(r.index);

@@ -64,6 +64,8 @@
 
 namespace moat::mta {
 
+class MtaMetrics;
+
 // The queue manager's compiled configuration (main.cf + master.cf's transports).
 struct QueueManagerConfig {
   std::shared_ptr<const core::Config> main;
@@ -74,6 +76,7 @@ struct QueueManagerConfig {
   std::size_t active_limit = 20000;      // qmgr_message_active_limit
   std::size_t bounce_size_limit = 50000;  // bounce_size_limit
   std::vector<std::string> dns_servers;   // empty: /etc/resolv.conf
+  MtaMetrics* metrics = nullptr;          // delivery counts; null: nothing counted
 
   // kInvalid with the configuration error's text (tables, transports, times).
   static core::Result<std::shared_ptr<const QueueManagerConfig>> Build(
