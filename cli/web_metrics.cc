@@ -130,8 +130,7 @@ nlohmann::json SummarizeMtaMetrics(const Samples& s) {
       {"deliveries", By2(s, "moat_mta_deliveries_total", "transport", "status")},
       {"deferrals", By(s, "moat_mta_deferrals_total", "dsn_class")},
       {"delivery_delay",
-       {{"count", delay_count},
-        {"mean_seconds", delay_count > 0 ? delay_sum / delay_count : 0.0}}},
+       {{"count", delay_count}, {"mean_seconds", delay_count > 0 ? delay_sum / delay_count : 0.0}}},
   };
 }
 

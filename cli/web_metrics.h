@@ -22,11 +22,10 @@
 // read with core::ParseMetricsText. Thread-safe (no shared state).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/metrics_text.h"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 namespace moat::core {
 namespace {
@@ -204,9 +205,9 @@ template <typename T>
 Family<T>::Family(std::string name, std::string help, std::vector<std::string> label_names,
                   std::size_t max_series, std::vector<double> bounds)
     : MetricFamilyBase(std::move(name), std::move(help),
-                       std::is_same_v<T, Counter>   ? MetricType::kCounter
-                       : std::is_same_v<T, Gauge>   ? MetricType::kGauge
-                                                    : MetricType::kHistogram,
+                       std::is_same_v<T, Counter> ? MetricType::kCounter
+                       : std::is_same_v<T, Gauge> ? MetricType::kGauge
+                                                  : MetricType::kHistogram,
                        std::move(label_names), max_series),
       bounds_(std::move(bounds)) {
   if constexpr (std::is_same_v<T, Histogram>) CheckBounds(bounds_);
@@ -267,8 +268,8 @@ CounterFamily& MetricsRegistry::AddCounterFamily(std::string name, std::string h
 GaugeFamily& MetricsRegistry::AddGaugeFamily(std::string name, std::string help,
                                              std::vector<std::string> labels,
                                              FamilyOptions options) {
-  return Register(std::make_unique<GaugeFamily>(std::move(name), std::move(help),
-                                                std::move(labels), options.max_series));
+  return Register(std::make_unique<GaugeFamily>(std::move(name), std::move(help), std::move(labels),
+                                                options.max_series));
 }
 
 HistogramFamily& MetricsRegistry::AddHistogramFamily(std::string name, std::string help,

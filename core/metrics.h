@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,11 +54,11 @@
 namespace moat::core {
 
 // Bounds for latencies in seconds: 1 ms .. 60 s.
-inline constexpr double kLatencyBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                             0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+inline constexpr double kLatencyBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                             0.5,   1,      2.5,   5,    10,    30,   60};
 // Bounds for end-to-end mail delays in seconds: 10 ms .. 1 day.
-inline constexpr double kDelayBuckets[] = {0.01, 0.05, 0.1,  0.25, 0.5,  1,     2.5,  5,
-                                           10,   30,   60,   300,  900,  3600,  14400, 86400};
+inline constexpr double kDelayBuckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,   5,
+                                           10,   30,   60,  300,  900, 3600, 14400, 86400};
 
 class Counter {
  public:
@@ -90,7 +91,7 @@ class Histogram {
   void Observe(double value);
 
   struct Snapshot {
-    std::vector<double> bounds;           // upper bounds, without +Inf
+    std::vector<double> bounds;             // upper bounds, without +Inf
     std::vector<std::uint64_t> cumulative;  // bounds.size() + 1 counts, the last one is +Inf
     double sum = 0;
     std::uint64_t count() const { return cumulative.empty() ? 0 : cumulative.back(); }
@@ -150,8 +151,7 @@ class Family final : public MetricFamilyBase {
 
  private:
   std::shared_ptr<void> NewSeries() const override;
-  void RenderSeries(std::string& out, const std::string& labels,
-                    const void* series) const override;
+  void RenderSeries(std::string& out, const std::string& labels, const void* series) const override;
   std::vector<double> bounds_;  // histograms only
 };
 
@@ -175,8 +175,8 @@ class MetricsRegistry {
 
   CounterFamily& AddCounterFamily(std::string name, std::string help,
                                   std::vector<std::string> labels, FamilyOptions options = {});
-  GaugeFamily& AddGaugeFamily(std::string name, std::string help,
-                              std::vector<std::string> labels, FamilyOptions options = {});
+  GaugeFamily& AddGaugeFamily(std::string name, std::string help, std::vector<std::string> labels,
+                              FamilyOptions options = {});
   HistogramFamily& AddHistogramFamily(std::string name, std::string help,
                                       std::vector<std::string> labels,
                                       std::span<const double> bounds, FamilyOptions options = {});

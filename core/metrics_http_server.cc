@@ -2,8 +2,8 @@
 #include "core/metrics_http_server.h"
 
 #include <fmt/format.h>
-#include <sys/socket.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <asio/basic_socket_acceptor.hpp>
 #include <asio/co_spawn.hpp>
@@ -204,8 +204,8 @@ std::vector<SmtpSocketAddress> MetricsHttpServer::local_addresses() const {
 namespace {
 
 template <typename State, typename Listening>
-asio::awaitable<void> AcceptLoop(std::shared_ptr<Listening> listening,
-                                 std::shared_ptr<State> state, asio::any_io_executor executor) {
+asio::awaitable<void> AcceptLoop(std::shared_ptr<Listening> listening, std::shared_ptr<State> state,
+                                 asio::any_io_executor executor) {
   while (listening->acceptor.is_open()) {
     auto [error, socket] =
         co_await listening->acceptor.async_accept(asio::make_strand(executor), kUseTuple);

@@ -68,7 +68,7 @@ struct FilterDaemonOptions {
   core::ConfigSource source;  // -c DIR and -o overrides; file_name is set to filterd.cf
   ContentFactory content = BasicContentFactory();
   // The ClamAV service the content uses, for the metrics (null or unset: none).
-  std::function<std::shared_ptr<scanners::ClamavService>()> clamav;
+  std::function<std::shared_ptr<scanners::ClamavService>()> clamav = nullptr;
 };
 
 class FilterDaemon {

@@ -40,9 +40,9 @@ FilterdMetrics::FilterdMetrics(core::MetricsRegistry& r) {
       "Time per pipeline stage, and of the finishing steps (stage finish: quarantine, DKIM "
       "signing, reinjection).",
       {"stage"}, core::kLatencyBuckets);
-  message_seconds_ = &r.AddHistogram("moat_filterd_message_duration_seconds",
-                                     "Time from the end of DATA to the LMTP replies.",
-                                     core::kLatencyBuckets);
+  message_seconds_ =
+      &r.AddHistogram("moat_filterd_message_duration_seconds",
+                      "Time from the end of DATA to the LMTP replies.", core::kLatencyBuckets);
   rule_seconds_ = &r.AddCounter("moat_filterd_rule_engine_seconds_total",
                                 "Time spent in the rule engine (the spam stage).");
   reinjections_ = &r.AddCounter("moat_filterd_reinjections_total",
@@ -112,7 +112,8 @@ void FilterdMetrics::RecordMessage(const MessageContext& context, const Decision
     stage_seconds_->WithLabels({timing.stage}).Observe(seconds.count());
     if (timing.stage == kRuleStage) rule_seconds_->Add(seconds.count());
   }
-  if (decision) stage_seconds_->WithLabels({std::string(kFinishStage)}).Observe(finish_time.count());
+  if (decision)
+    stage_seconds_->WithLabels({std::string(kFinishStage)}).Observe(finish_time.count());
   message_seconds_->Observe(elapsed.count());
 }
 

@@ -60,7 +60,8 @@ class FilterdMetrics {
   void RecordReinjection(const core::SmtpDeliveryResult& result);
 
   void SetSessions(std::uint64_t open, std::uint64_t refused_busy);
-  void SetClamav(const scanners::ClamavDatabaseInfo& info, std::chrono::system_clock::time_point now);
+  void SetClamav(const scanners::ClamavDatabaseInfo& info,
+                 std::chrono::system_clock::time_point now);
 
   // The kind label of a failed reinjection ("" when every recipient was accepted).
   static std::string_view ReinjectionFailureKind(const core::SmtpDeliveryResult& result);

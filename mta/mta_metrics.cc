@@ -59,11 +59,11 @@ MtaMetrics::MtaMetrics(core::MetricsRegistry& r, std::string queue_directory)
       {"dsn_class"});
   delivery_delay_ = &r.AddHistogramFamily(
       "moat_mta_delivery_delay_seconds",
-      "Time from a message's arrival to the delivery of a recipient, by transport.",
-      {"transport"}, core::kDelayBuckets);
+      "Time from a message's arrival to the delivery of a recipient, by transport.", {"transport"},
+      core::kDelayBuckets);
   for (const char* queue : kQueues) queues_->WithLabels({queue});
-  for (std::string_view stage : {"client", "helo", "sender", "recipient", "data", "end_of_data",
-                                 "cleanup"}) {
+  for (std::string_view stage :
+       {"client", "helo", "sender", "recipient", "data", "end_of_data", "cleanup"}) {
     rejects_->WithLabels({std::string(stage)});
   }
   if (!queue_directory_.empty()) r.AddCollectHook([this] { CollectQueues(); });
@@ -119,12 +119,13 @@ void MtaMetrics::RecordAccepted(std::string_view service, std::uint64_t bytes) {
 void MtaMetrics::RecordDelivery(std::string_view transport, const DeliveryResult& result,
                                 const QueuedMessage& message) {
   std::string name(transport);
-  const auto arrival = std::chrono::system_clock::time_point(
-      std::chrono::microseconds(message.envelope.arrival_us));
+  const auto arrival =
+      std::chrono::system_clock::time_point(std::chrono::microseconds(message.envelope.arrival_us));
   const std::chrono::duration<double> delay = std::chrono::system_clock::now() - arrival;
   for (const RecipientResult& r : result.recipients) {
     deliveries_->WithLabels({name, std::string(DeliveryStatusName(r.status))}).Increment();
-    if (r.status == DeliveryStatus::kDeferred) deferrals_->WithLabels({DsnClass(r.dsn)}).Increment();
+    if (r.status == DeliveryStatus::kDeferred)
+      deferrals_->WithLabels({DsnClass(r.dsn)}).Increment();
     if (r.status == DeliveryStatus::kDelivered) {
       delivery_delay_->WithLabels({name}).Observe(std::max(0.0, delay.count()));
     }

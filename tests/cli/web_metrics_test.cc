@@ -5,9 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include <asio/io_context.hpp>
+#include <thread>
 
 #include "cli/web_dashboard.h"
 #include "core/metrics.h"
@@ -111,10 +110,9 @@ TEST(WebMetricsTest, SummarizesMoatMtasEndpoint) {
   metrics.RecordAccepted("$smtp_listen", 500);
   metrics.RecordReject(mta::RestrictionStage::kRecipient);
   mta::QueuedMessage message;
-  message.envelope.arrival_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          (std::chrono::system_clock::now() - 2s).time_since_epoch())
-          .count();
+  message.envelope.arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    (std::chrono::system_clock::now() - 2s).time_since_epoch())
+                                    .count();
   mta::DeliveryResult result;
   for (const auto& [status, dsn] : std::vector<std::pair<mta::DeliveryStatus, std::string>>{
            {mta::DeliveryStatus::kDelivered, "2.0.0"},

@@ -2,22 +2,20 @@
 // parser too), the sample reader and the /metrics HTTP endpoint.
 #include "core/metrics.h"
 
-#include <gtest/gtest.h>
-
-#include <cmath>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "core/metrics_http_server.h"
 #include "core/metrics_text.h"
@@ -76,9 +74,11 @@ TEST(MetricsRegistryTest, LabelledHistogramPutsLeLast) {
   stages.WithLabels({"clamav"}).Observe(2);
   std::string text = registry.Render();
   EXPECT_NE(text.find("moat_test_stage_seconds_bucket{stage=\"clamav\",le=\"1\"} 0\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("moat_test_stage_seconds_bucket{stage=\"clamav\",le=\"+Inf\"} 1\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("moat_test_stage_seconds_sum{stage=\"clamav\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("moat_test_stage_seconds_count{stage=\"clamav\"} 1\n"), std::string::npos);
 }
@@ -207,7 +207,8 @@ for family in text_string_to_metric_families(open(sys.argv[1]).read()):
                     "name": s.name, "labels": s.labels, "value": s.value})
 print(json.dumps(out))
 )PY";
-  auto result = RunCommand({kSystemPython, "-c", script, file}, WithTimeout(std::chrono::seconds(30)));
+  auto result =
+      RunCommand({kSystemPython, "-c", script, file}, WithTimeout(std::chrono::seconds(30)));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   auto parsed = nlohmann::json::parse(result.out);
   std::map<std::string, nlohmann::json> by_key;

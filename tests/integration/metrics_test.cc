@@ -4,13 +4,12 @@
 // restriction (Python's smtplib). Both endpoints are then scraped with Python's urllib and parsed
 // with Prometheus' own Python parser (tests/integration/metrics_scrape.py), and the counts must
 // equal N and the sink's count.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
-#include <string>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tests/integration/filterd_process.h"
 #include "tests/integration/mta_process.h"
@@ -32,8 +31,9 @@ constexpr int kMessages = 12;
 using Samples = std::map<std::string, double>;
 
 std::map<std::string, Samples> Scrape(const std::vector<std::string>& urls, std::string* error) {
-  std::vector<std::string> argv = {moat::testing::kSystemPython,
-                                   moat::testing::SourcePath("tests/integration/metrics_scrape.py")};
+  std::vector<std::string> argv = {
+      moat::testing::kSystemPython,
+      moat::testing::SourcePath("tests/integration/metrics_scrape.py")};
   argv.insert(argv.end(), urls.begin(), urls.end());
   auto result = RunCommand(argv, WithTimeout(30s));
   std::map<std::string, Samples> out;
@@ -83,24 +83,23 @@ TEST(MetricsTest, ScrapedCountsAgreeWithTheSink) {
           fmt::format("metrics_listen = 127.0.0.1:{}\n", filterd_metrics));
   ASSERT_TRUE(filterd.Start()) << filterd.Log();
   dir.WriteFile("transport", fmt::format("example.test smtp:[127.0.0.1]:{}\n", sink.port()));
-  MtaProcess mta(
-      dir,
-      fmt::format("transport_maps = hash:$config_directory/transport\n"
-                  "content_filter = moatfilter:[127.0.0.1]:{}\n"
-                  "smtpd_sender_restrictions = check_sender_access "
-                  "inline:{{blocked@example.org=REJECT}}\n"
-                  "metrics_listen = 127.0.0.1:{}\n",
-                  filterd.inbound_port(), mta_metrics),
-      fmt::format("127.0.0.1:{} inet n - n - - smtpd\n"
-                  "  -o content_filter=\n"
-                  "  -o smtpd_sender_restrictions=\n"
-                  "  -o smtpd_recipient_restrictions=permit_mynetworks,reject\n"
-                  "  -o smtpd_authorized_xforward_hosts=127.0.0.0/8\n"
-                  "  -o receive_override_options=no_unknown_recipient_checks,"
-                  "no_header_body_checks\n"
-                  "moatfilter unix - - n - 2 lmtp\n"
-                  "  -o lmtp_send_xforward_command=yes\n",
-                  return_port));
+  MtaProcess mta(dir,
+                 fmt::format("transport_maps = hash:$config_directory/transport\n"
+                             "content_filter = moatfilter:[127.0.0.1]:{}\n"
+                             "smtpd_sender_restrictions = check_sender_access "
+                             "inline:{{blocked@example.org=REJECT}}\n"
+                             "metrics_listen = 127.0.0.1:{}\n",
+                             filterd.inbound_port(), mta_metrics),
+                 fmt::format("127.0.0.1:{} inet n - n - - smtpd\n"
+                             "  -o content_filter=\n"
+                             "  -o smtpd_sender_restrictions=\n"
+                             "  -o smtpd_recipient_restrictions=permit_mynetworks,reject\n"
+                             "  -o smtpd_authorized_xforward_hosts=127.0.0.0/8\n"
+                             "  -o receive_override_options=no_unknown_recipient_checks,"
+                             "no_header_body_checks\n"
+                             "moatfilter unix - - n - 2 lmtp\n"
+                             "  -o lmtp_send_xforward_command=yes\n",
+                             return_port));
   ASSERT_TRUE(mta.Start()) << mta.Log();
   ASSERT_TRUE(moat::testing::WaitForTcpPort(return_port)) << mta.Log();
   ASSERT_TRUE(moat::testing::WaitForTcpPort(mta_metrics)) << mta.Log();
@@ -119,12 +118,13 @@ except smtplib.SMTPRecipientsRefused as e:
     print(list(e.recipients.values())[0][0])
 c.quit()
 )PY";
-  auto rejected = RunCommand({moat::testing::kSystemPython, "-c", refused,
-                              std::to_string(mta.smtp_port())},
-                             WithTimeout(30s));
+  auto rejected =
+      RunCommand({moat::testing::kSystemPython, "-c", refused, std::to_string(mta.smtp_port())},
+                 WithTimeout(30s));
   ASSERT_EQ(rejected.out, "554\n") << rejected.err << mta.Log();
   ASSERT_TRUE(WaitUntil([&] { return sink.Messages().size() >= kMessages; }, 60s))
-      << mta.Log() << "\n---\n" << filterd.Log();
+      << mta.Log() << "\n---\n"
+      << filterd.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; })) << mta.Log();
   const double delivered = static_cast<double>(sink.Messages().size());
   ASSERT_EQ(delivered, kMessages);
@@ -194,8 +194,9 @@ for i in range(3):
     c.sendmail("held@example.org", ["user@example.test"], "Subject: %d\r\n\r\nheld\r\n" % i)
 c.quit()
 )PY";
-  auto sent = RunCommand({moat::testing::kSystemPython, "-c", send, std::to_string(mta.smtp_port())},
-                         WithTimeout(30s));
+  auto sent =
+      RunCommand({moat::testing::kSystemPython, "-c", send, std::to_string(mta.smtp_port())},
+                 WithTimeout(30s));
   ASSERT_EQ(sent.exit_code, 0) << sent.err << mta.Log();
   const std::string url = fmt::format("http://127.0.0.1:{}/metrics", mta_metrics);
   std::string error;
