@@ -186,6 +186,12 @@ Status MetricsHttpServer::Listen(const SmtpEndpoint& endpoint) {
     if (error) {
       return Fail(ErrorCode::kIo, "metrics_listen {}: {}", endpoint.ToString(), error.message());
     }
+    SmtpSocketAddress bound = DescribeEndpoint(address);
+    if (!bound.address.starts_with("127.") && bound.address != "::1") {
+      spdlog::warn("metrics_listen {}: {} is reachable from other hosts and /metrics has no "
+                   "authentication (firewall it, or listen on loopback)",
+                   endpoint.ToString(), bound.ToString());
+    }
     acceptors_.push_back(std::move(listening));
   }
   return {};

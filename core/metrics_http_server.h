@@ -3,7 +3,8 @@
 //
 // Both daemons start one when `metrics_listen` (filterd.cf, main.cf) is set, on the daemon's own
 // io_context: no extra threads. It is meant for loopback or a management network; there is no
-// authentication, and it exposes counts only, never message content or addresses.
+// authentication (Listen() logs a warning for an address other than loopback), and it exposes
+// counts only, never message content or addresses.
 //
 // What it answers, one request per connection (the reply carries `Connection: close`):
 //   GET|HEAD /metrics[?...]  200, Content-Type: text/plain; version=0.0.4; charset=utf-8
