@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <tuple>
+#include <utility>
 
 #include "cli/config_checker.h"
 #include "core/config.h"
@@ -50,20 +52,21 @@ core::Error FirstError(const core::ConfigDiagnostics& diagnostics) {
   return core::Error(ErrorCode::kInvalid, "configuration error");
 }
 
-// main.cf's queue_directory, for the dashboard only: any problem just leaves it unknown (the
-// MTA's configuration is the MTA's business; `moat check-config` reports it).
-std::string QueueDirectory(const GlobalOptions& global, const SplitOverrides& split) {
+// main.cf's queue_directory and metrics_listen, for the dashboard only: any problem just leaves
+// them unknown (the MTA's configuration is the MTA's business; `moat check-config` reports it).
+std::pair<std::string, std::string> QueueDirectory(const GlobalOptions& global,
+                                                   const SplitOverrides& split) {
   std::string main_cf = InDirectory(global.config_directory, "main.cf");
-  if (!IsFile(main_cf)) return "";
+  if (!IsFile(main_cf)) return {};
   core::ConfigFileContents contents = core::ReadConfigFile(main_cf);
   core::ConfigDiagnostics diagnostics;
   std::vector<core::ConfigEntry> overrides = ParseOverrides(split.main, diagnostics);
   try {
     auto config = core::Config::Build(mta::MtaParameterRegistry(), global.config_directory,
                                       contents.entries, overrides, {}, diagnostics);
-    return config->GetPath("queue_directory");
+    return {config->GetPath("queue_directory"), config->GetString("metrics_listen")};
   } catch (const core::ConfigError&) {
-    return "";
+    return {};
   }
 }
 
@@ -107,10 +110,11 @@ core::Result<QuarantineSettings> LoadQuarantineSettings(const GlobalOptions& glo
     settings.web_tls_key_file = config->GetPath("web_tls_key_file");
     settings.web_session_timeout = config->GetTime("web_session_timeout");
     settings.clamav_database_directory = config->GetPath("clamav_database_directory");
+    settings.filterd_metrics_listen = config->GetString("metrics_listen");
   } catch (const core::ConfigError& e) {
     return core::Fail(ErrorCode::kInvalid, "{}", e.what());
   }
-  settings.queue_directory = QueueDirectory(global, split);
+  std::tie(settings.queue_directory, settings.mta_metrics_listen) = QueueDirectory(global, split);
   return settings;
 }
 

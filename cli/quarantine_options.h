@@ -4,8 +4,8 @@
 //   LoadQuarantineSettings()  where the quarantine is and where releases go, from filterd.cf of
 //                             the -c directory with the -o overrides (through the filterd
 //                             parameter registry, so defaults and $name expansion are the
-//                             daemon's), plus the MTA's queue_directory from main.cf for the
-//                             web dashboard.
+//                             daemon's), plus the MTA's queue_directory and both daemons'
+//                             metrics_listen for the web dashboard.
 //   ParseAge() / ParseTime()  "30d", "12h" / "2026-11-20", "2026-11-20T08:00:00Z", "24h" ago.
 //
 // Precedence for the quarantine directory: an explicit --directory, else filterd.cf's
@@ -41,6 +41,8 @@ struct QuarantineSettings {
   std::chrono::seconds web_session_timeout{30 * 60};
   std::string clamav_database_directory = "/var/lib/clamav";
   std::string queue_directory;   // main.cf's, "" when main.cf is absent or unreadable
+  std::string filterd_metrics_listen;  // filterd.cf's metrics_listen ("" : none)
+  std::string mta_metrics_listen;      // main.cf's metrics_listen ("" : none or no main.cf)
   bool from_filterd_cf = false;  // false: built from -o overrides alone (no filterd.cf)
 };
 

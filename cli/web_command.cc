@@ -2,13 +2,17 @@
 //
 //   moat web [--listen HOST:PORT] [--allow-remote] [--tls-cert FILE --tls-key FILE]
 //            [--directory DIR] [--users FILE] [--log-level LEVEL]
+//            [--filterd-metrics URL|none] [--mta-metrics URL|none]
 //
 // Serves the review pages and their JSON API (web_server.h) from this process until SIGINT or
 // SIGTERM, reading the quarantine with its own store object (role reviewer, as `moat
 // quarantine` does) and releasing over SMTP to filterd.cf's forward_to. Defaults come from
 // filterd.cf: web_listen (127.0.0.1:8025), web_users_file, web_allow_remote, web_tls_cert_file,
 // web_tls_key_file, web_session_timeout, quarantine_directory, forward_to,
-// clamav_database_directory; and main.cf's queue_directory for the dashboard.
+// clamav_database_directory; and main.cf's queue_directory for the dashboard. The dashboard
+// also shows the daemons' own counters, read from their /metrics endpoints: the URLs come from
+// metrics_listen of filterd.cf and main.cf unless --filterd-metrics / --mta-metrics say
+// otherwise.
 //
 // Loopback only unless told otherwise: an address outside 127.0.0.0/8 and ::1 needs
 // --allow-remote (or web_allow_remote = yes) AND a TLS certificate, because passwords and session
@@ -26,6 +30,7 @@
 
 #include "cli/command.h"
 #include "cli/quarantine_options.h"
+#include "cli/web_metrics.h"
 #include "cli/web_server.h"
 #include "core/config_value.h"
 #include "core/logging.h"
@@ -44,7 +49,14 @@ struct WebArgs {
   std::string directory;
   std::string users;
   std::string log_level = "info";
+  std::string filterd_metrics;  // URL; "" : from filterd.cf's metrics_listen; "none": off
+  std::string mta_metrics;
 };
+
+std::string MetricsUrl(const std::string& option, const std::string& metrics_listen) {
+  if (option == "none") return "";
+  return option.empty() ? MetricsUrlFor(metrics_listen) : option;
+}
 
 [[noreturn]] void Exit(int status, const std::string& message) {
   std::cerr << "moat web: " << message << "\n";
@@ -151,7 +163,9 @@ void RunWeb(const WebArgs& args, const GlobalOptions& global) {
   options.tls_cert_file = cert;
   options.tls_key_file = key;
   options.sessions.idle_timeout = settings->web_session_timeout;
-  options.dashboard = {settings->queue_directory, settings->clamav_database_directory};
+  options.dashboard = {settings->queue_directory, settings->clamav_database_directory,
+                       MetricsUrl(args.filterd_metrics, settings->filterd_metrics_listen),
+                       MetricsUrl(args.mta_metrics, settings->mta_metrics_listen)};
   WebServer server(std::move(options), **store, sender, users);
   if (auto bound = server.Bind(); !bound) Exit(1, bound.error().message());
   {
@@ -178,6 +192,12 @@ void RegisterWebCommand(CLI::App& app, const GlobalOptions& global) {
   web->add_option("--directory", args->directory,
                   "Quarantine directory (default: filterd.cf's quarantine_directory)");
   web->add_option("--users", args->users, "Users file (default: web_users_file)");
+  web->add_option("--filterd-metrics", args->filterd_metrics,
+                  "moat-filterd's /metrics URL for the dashboard (default: from filterd.cf's "
+                  "metrics_listen; none: off)");
+  web->add_option("--mta-metrics", args->mta_metrics,
+                  "moat-mta's /metrics URL for the dashboard (default: from main.cf's "
+                  "metrics_listen; none: off)");
   web->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   web->callback([args, &global] { RunWeb(*args, global); });

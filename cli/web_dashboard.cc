@@ -1,6 +1,8 @@
 // web_dashboard.cc - per-hour counts, queue sizes and ClamAV database age.
 #include "cli/web_dashboard.h"
 
+#include "cli/web_metrics.h"
+
 #include <filesystem>
 #include <set>
 
@@ -125,7 +127,10 @@ core::Result<nlohmann::json> BuildDashboard(q::QuarantineIndex& index,
                         {"day", std::move(day)},
                         {"week", std::move(week)},
                         {"queues", Queues(sources.queue_directory)},
-                        {"clamav", Clamav(sources.clamav_database_directory, now)}};
+                        {"clamav", Clamav(sources.clamav_database_directory, now)},
+                        {"daemons",
+                         {{"filterd", DaemonMetrics("filterd", sources.filterd_metrics_url)},
+                          {"mta", DaemonMetrics("mta", sources.mta_metrics_url)}}}};
 }
 
 }  // namespace moat::cli

@@ -16,10 +16,13 @@
 //                  database file (*.cvd, *.cld, *.cud, *.?db, *.ign*, ...) by mtime, or
 //                  {directory, error}
 //
-// Mail that passed is not in the quarantine: once the daemons publish their Prometheus metrics
-// (issue 11), DashboardSources gains the metrics address and `day`/`week` count every verdict.
+//   daemons        {filterd: {...}, mta: {...}} - the daemons' own counters, read from their
+//                  /metrics endpoints at each call (web_metrics.h: DaemonMetrics), so mail that
+//                  passed is counted too; {error} when an endpoint is not configured or does not
+//                  answer
 //
-// Thread safety: reentrant; directory walks are bounded (kMaxQueueFiles files per queue).
+// Thread safety: reentrant; directory walks are bounded (kMaxQueueFiles files per queue), and
+// so are the metrics fetches (a few seconds each, web_metrics.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -35,6 +38,8 @@ inline constexpr size_t kMaxQueueFiles = 1'000'000;
 struct DashboardSources {
   std::string queue_directory;            // main.cf's; "" when unknown
   std::string clamav_database_directory;  // filterd.cf's
+  std::string filterd_metrics_url = {};   // "http://host:port/metrics"; "" when not configured
+  std::string mta_metrics_url = {};
 };
 
 core::Result<nlohmann::json> BuildDashboard(quarantine::QuarantineIndex& index,

@@ -20,7 +20,7 @@ MOAT_TEST_PACKAGES=(
   dnsmasq-base clamav clamav-testfiles spamassassin libpython3.11-testsuite zip unzip p7zip-full
   amavisd-new
   gcab xz-utils bzip2 zstd libarchive-tools lz4
-  python3-spf python3-dnspython publicsuffix
+  python3-spf python3-dnspython publicsuffix python3-prometheus-client
   chromium chromium-driver python3-selenium
 )
 

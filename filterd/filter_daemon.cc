@@ -38,7 +38,8 @@ void ApplyLogLevel(const FilterdSettings& settings) {
 }  // namespace
 
 FilterDaemon::FilterDaemon(FilterDaemonOptions options)
-    : options_{FilterdSource(std::move(options.source)), std::move(options.content)},
+    : options_{FilterdSource(std::move(options.source)), std::move(options.content),
+               std::move(options.clamav)},
       snapshots_([&] {
         core::ConfigDiagnostics warnings;
         auto snapshot = BuildFilterdSnapshot(options_.source, options_.content, 1, &warnings);
@@ -87,7 +88,8 @@ core::Status FilterDaemon::Start() {
   cpu_pool_ = std::make_unique<WorkerPool>("scan", s.worker_threads, s.worker_queue_limit);
   disk_pool_ = std::make_unique<WorkerPool>("disk", kDiskThreads, 4 * s.worker_queue_limit);
   reinjector_ = std::make_unique<Reinjector>(io_, MakeReinjectorOptions(s));
-  FinisherServices finisher{store_.get(), cpu_pool_.get(), disk_pool_.get(), reinjector_.get()};
+  FinisherServices finisher{store_.get(), cpu_pool_.get(), disk_pool_.get(), reinjector_.get(),
+                            &metrics_};
   service_ = std::make_shared<FilterService>(snapshots_, *cpu_pool_, finisher);
 
   for (const BankListener& bank : s.listeners) {
@@ -103,7 +105,18 @@ core::Status FilterDaemon::Start() {
     }
     listeners_.push_back(Listener{bank.bank, std::move(listener)});
   }
+  if (s.metrics_listen) {
+    auto server = std::make_unique<core::MetricsHttpServer>(io_.get_executor(), registry_);
+    core::Status bound = server->Listen(*s.metrics_listen);
+    if (!bound) {
+      listeners_.clear();
+      return core::Fail(bound.error());
+    }
+    metrics_server_ = std::move(server);
+  }
+  registry_.AddCollectHook([this] { CollectMetrics(); });
   for (Listener& l : listeners_) l.listener->Start();
+  if (metrics_server_) metrics_server_->Start();
   reinjector_->Start();
   if (store_) {
     expiry_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));
@@ -126,6 +139,9 @@ core::Status FilterDaemon::Start() {
                            address.ToString());
     }
   }
+  for (const auto& address : MetricsAddresses()) {
+    where += fmt::format(", metrics on http://{}/metrics", address.ToString());
+  }
   spdlog::info("moat-filterd {} started: {}; forward_to {}; {} worker thread(s), queue {}; "
                "quarantine {}",
                core::kMoatVersion, where, s.forward_to.ToString(), cpu_pool_->threads(),
@@ -139,6 +155,24 @@ std::vector<core::SmtpSocketAddress> FilterDaemon::ListenAddresses(std::string_v
     if (l.bank == bank) return l.listener->local_addresses();
   }
   return {};
+}
+
+std::vector<core::SmtpSocketAddress> FilterDaemon::MetricsAddresses() const {
+  return metrics_server_ ? metrics_server_->local_addresses()
+                         : std::vector<core::SmtpSocketAddress>{};
+}
+
+void FilterDaemon::CollectMetrics() {
+  std::uint64_t open = 0, refused = 0;
+  for (const Listener& l : listeners_) {
+    open += l.listener->active_sessions();
+    refused += l.listener->counters().refused_busy.load();
+  }
+  metrics_.SetSessions(open, refused);
+  std::shared_ptr<scanners::ClamavService> clamav = options_.clamav ? options_.clamav() : nullptr;
+  std::shared_ptr<const scanners::ClamavEngine> engine = clamav ? clamav->engine() : nullptr;
+  metrics_.SetClamav(engine ? engine->info() : scanners::ClamavDatabaseInfo{},
+                     std::chrono::system_clock::now());
 }
 
 void FilterDaemon::RequestReload() {
@@ -231,6 +265,7 @@ asio::awaitable<void> FilterDaemon::ExpiryLoop() {
 
 asio::awaitable<void> FilterDaemon::StopServing() {
   auto grace = snapshots_.Get()->settings.shutdown_timeout;
+  if (metrics_server_) metrics_server_->Stop();
   for (Listener& l : listeners_) co_await l.listener->Stop(grace);
   co_await reinjector_->Close();
 }

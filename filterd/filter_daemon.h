@@ -25,6 +25,11 @@
 //
 // The content seam: FilterDaemonOptions::content is the ContentFactory of filterd_snapshot.h.
 //
+// Metrics (filterd_metrics.h): the daemon owns the MetricsRegistry and FilterdMetrics, and with
+// metrics_listen set, Start() binds the /metrics endpoint (metrics_http_server.h) on the I/O
+// threads (kIo when the address is taken). Sessions open and the ClamAV database
+// (FilterDaemonOptions::clamav, when given) are read at each scrape.
+//
 // Thread safety: construct, Start(), Stop() and Run() from one thread; RequestReload(), the
 // accessors and the counters from any thread.
 #pragma once
@@ -33,6 +38,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,18 +51,24 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/metrics.h"
+#include "core/metrics_http_server.h"
 #include "core/smtp_listener.h"
 #include "filterd/filter_service.h"
+#include "filterd/filterd_metrics.h"
 #include "filterd/filterd_snapshot.h"
 #include "filterd/reinjector.h"
 #include "filterd/worker_pool.h"
 #include "quarantine/quarantine_store.h"
+#include "scanners/clamav_service.h"
 
 namespace moat::filterd {
 
 struct FilterDaemonOptions {
   core::ConfigSource source;  // -c DIR and -o overrides; file_name is set to filterd.cf
   ContentFactory content = BasicContentFactory();
+  // The ClamAV service the content uses, for the metrics (null or unset: none).
+  std::function<std::shared_ptr<scanners::ClamavService>()> clamav = nullptr;
 };
 
 class FilterDaemon {
@@ -82,6 +94,9 @@ class FilterDaemon {
   // Messages waiting for a CPU worker right now.
   std::size_t queued_jobs() const { return cpu_pool_ ? cpu_pool_->queued() : 0; }
   quarantine::QuarantineStore* quarantine_store() const { return store_.get(); }
+  const core::MetricsRegistry& metrics() const { return registry_; }
+  // Where /metrics is served (empty without metrics_listen or before Start()).
+  std::vector<core::SmtpSocketAddress> MetricsAddresses() const;
 
  private:
   struct Listener {
@@ -94,8 +109,12 @@ class FilterDaemon {
   asio::awaitable<void> ExpiryLoop();
   asio::awaitable<void> StopServing();
   ReinjectorOptions MakeReinjectorOptions(const FilterdSettings& settings) const;
+  void CollectMetrics();
 
   FilterDaemonOptions options_;
+  // Before io_: the connections of the metrics server read them until the io_context is gone.
+  core::MetricsRegistry registry_;
+  FilterdMetrics metrics_{registry_};
   // Declared first so every asio object below dies before it.
   asio::io_context io_;
   SnapshotHolder snapshots_;
@@ -105,6 +124,7 @@ class FilterDaemon {
   std::unique_ptr<Reinjector> reinjector_;
   std::shared_ptr<FilterService> service_;
   std::vector<Listener> listeners_;
+  std::unique_ptr<core::MetricsHttpServer> metrics_server_;
   std::unique_ptr<asio::steady_timer> expiry_timer_;
   std::vector<std::thread> io_threads_;
 

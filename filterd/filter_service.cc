@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "filterd/filterd_metrics.h"
 #include "filterd/message_pipeline.h"
 #include "filterd/summary_log.h"
 
@@ -99,6 +100,7 @@ asio::awaitable<std::vector<core::SmtpReply>> FilterService::Process(
   std::optional<Decision> decision;
   std::string deferral;
   std::string note;
+  std::chrono::duration<double> finish_time{0};
   core::Result<std::string> bank =
       ChoosePolicyBank(listener_bank, info.xforward, *snapshot->settings.mynetworks, &note);
   if (!bank) {
@@ -114,6 +116,7 @@ asio::awaitable<std::vector<core::SmtpReply>> FilterService::Process(
     PipelineResult pipeline = co_await RunPipeline(content.stages, context, cpu_pool_);
     if (pipeline.status == PipelineResult::Status::kOverload) {
       counters_.overloaded.fetch_add(1, std::memory_order_relaxed);
+      if (finisher_.metrics) finisher_.metrics->RecordOverload();
       deferral = "worker pool full";
       finish = AllRecipients(
           context, Kind::kTempFailed,
@@ -146,14 +149,20 @@ asio::awaitable<std::vector<core::SmtpReply>> FilterService::Process(
             TempFail("4.3.0", fmt::format("id={}: internal error, try again later", context.id)));
       } else {
         decision = std::move(decided);
+        const auto finish_start = std::chrono::steady_clock::now();
         FinishResult finished = co_await FinishMessage(*snapshot, context, *decision, finisher_);
         finish = std::move(finished);
+        finish_time = std::chrono::steady_clock::now() - finish_start;
       }
     }
   }
 
-  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - start);
+  const std::chrono::duration<double> total = std::chrono::steady_clock::now() - start;
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(total);
+  if (finisher_.metrics) {
+    finisher_.metrics->RecordMessage(context, decision ? &*decision : nullptr, finish, total,
+                                     finish_time);
+  }
   spdlog::info("{}", FormatSummaryLine(context, decision ? &*decision : nullptr, finish, elapsed,
                                        deferral));
   bool delivered = false, blocked = false, all_temp = true;

@@ -89,6 +89,12 @@ FilterdSettings ReadFilterdSettings(const core::Config& config) {
   s.forward_to = Endpoint(config, "forward_to");
   s.forward_helo_name = config.GetString("forward_helo_name");
   if (s.forward_helo_name.empty()) s.forward_helo_name = s.myhostname;
+  if (!config.GetString("metrics_listen").empty()) {
+    s.metrics_listen = Endpoint(config, "metrics_listen");
+    if (s.metrics_listen->kind != core::SmtpEndpoint::Kind::kTcp) {
+      Throw(config, "metrics_listen", "must be host:port");
+    }
+  }
 
   core::TableOpenOptions table_options;
   table_options.base_directory = config.absolute_directory();

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 // clang-format on
@@ -43,6 +44,7 @@ struct FilterdSettings {
   std::vector<BankListener> listeners;  // banks whose *_lmtp_listen is not empty
   core::SmtpEndpoint forward_to;
   std::string forward_helo_name;
+  std::optional<core::SmtpEndpoint> metrics_listen;  // host:port of /metrics; unset: none
   // mynetworks: mail whose XFORWARD ADDR is in it uses the originating bank.
   std::shared_ptr<const core::NetworkList> mynetworks;
 

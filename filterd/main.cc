@@ -23,6 +23,10 @@
 //   message, amavis style: ID, verdict, action, bank, client, envelope, Message-ID, size,
 //   queued_as of the reinjection, elapsed ms.
 //
+//   With metrics_listen = host:port it serves Prometheus text metrics at
+//   http://host:port/metrics (messages and bytes by verdict and policy bank, stage latencies,
+//   reinjection failures, ClamAV database, sessions; see the README's "Metrics").
+//
 //   -c DIR          configuration directory (default /etc/moat): DIR/filterd.cf
 //   -o name=value   override a filterd.cf parameter (repeatable)
 //   --check         check the configuration, print every warning, exit 0 (or 1 on an error)
@@ -89,7 +93,8 @@ int main(int argc, char** argv) {
     moat::core::InitLogging(log);
 
     moat::filterd::DaemonContent content;
-    moat::filterd::FilterDaemon daemon({source, content.Factory()});
+    moat::filterd::FilterDaemon daemon(
+        {source, content.Factory(), [&content] { return content.clamav(); }});
     return daemon.Run();
   } catch (const moat::core::ConfigError& e) {
     fmt::print(stderr, "{}: error: {}\n", e.location().ToString(), e.message());

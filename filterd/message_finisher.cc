@@ -7,6 +7,7 @@
 
 #include "filterd/decision_trace.h"
 #include "filterd/dkim_auth_results.h"
+#include "filterd/filterd_metrics.h"
 #include "filterd/header_editor.h"
 #include "quarantine/message_headers.h"
 
@@ -246,6 +247,7 @@ asio::awaitable<FinishResult> FinishMessage(const FilterdSnapshot& snapshot,
     tx.xforward = context.client.xforward;
     tx.message = copy;
     core::SmtpDeliveryResult sent = co_await services.reinjector->Send(tx);
+    if (services.metrics) services.metrics->RecordReinjection(sent);
     for (std::size_t k = 0; k < group.size(); ++k) {
       std::size_t j = group[k];
       const core::SmtpReply& mta = k < sent.replies.size()

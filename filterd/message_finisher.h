@@ -43,11 +43,14 @@
 
 namespace moat::filterd {
 
+class FilterdMetrics;
+
 struct FinisherServices {
   quarantine::QuarantineStore* store = nullptr;  // null: no quarantine configured
   WorkerPool* cpu_pool = nullptr;                // DKIM signing
   WorkerPool* disk_pool = nullptr;               // quarantine writes (fsync)
   Reinjector* reinjector = nullptr;
+  FilterdMetrics* metrics = nullptr;             // null: nothing counted (moat scan, tests)
 };
 
 struct RecipientOutcome {

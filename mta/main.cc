@@ -34,6 +34,10 @@
 //   Not built in: local/virtual/pipe delivery (such mail is deferred with a reason), delay
 //   warnings, success DSNs.
 //
+//   With metrics_listen = host:port it serves Prometheus text metrics at
+//   http://host:port/metrics (connections, messages accepted and rejected by stage, queue
+//   sizes, deliveries by transport, deferral reasons, delivery delays; see the README).
+//
 //   -c DIR          configuration directory (default /etc/moat): DIR/main.cf and DIR/master.cf
 //   -o name=value   override a main.cf parameter (repeatable; wins over main.cf, loses to a
 //                   master.cf service's own -o for that service)
@@ -78,7 +82,10 @@
 #include "core/config_error.h"
 #include "core/config_version.h"
 #include "core/logging.h"
+#include "core/metrics.h"
+#include "core/metrics_http_server.h"
 #include "mta/mta_parameters.h"
+#include "mta/mta_metrics.h"
 #include "mta/mta_snapshot.h"
 #include "mta/qmgr_control.h"
 #include "mta/qmgr_runtime.h"
@@ -120,25 +127,34 @@ moat::core::Result<Loaded> LoadSnapshot(const moat::core::ConfigSource& source,
   }
 }
 
-// smtpd's acceptor: cleanup + durable commit, then a wake-up for the queue manager.
+// smtpd's acceptor: cleanup + durable commit, then a wake-up for the queue manager; counts what
+// was queued and what cleanup refused.
 class QueueingAcceptor final : public moat::mta::MessageAcceptor {
  public:
   QueueingAcceptor(std::shared_ptr<moat::mta::CleanupAcceptor> cleanup,
-                   moat::mta::QueueManager* qmgr)
-      : cleanup_(std::move(cleanup)), qmgr_(qmgr) {}
+                   moat::mta::QueueManager* qmgr, moat::mta::MtaMetrics* metrics)
+      : cleanup_(std::move(cleanup)), qmgr_(qmgr), metrics_(metrics) {}
   asio::awaitable<moat::core::Result<moat::mta::AcceptResult>> Accept(
       moat::mta::IncomingMessage message) override {
+    std::string service = message.service;
+    const std::size_t bytes = message.content.size();
     // GCC 12: no temporary inside the co_await expression (see brief): awaitable first.
     asio::awaitable<moat::core::Result<moat::mta::AcceptResult>> accepting =
         cleanup_->Accept(std::move(message));
     auto result = co_await std::move(accepting);
-    if (result && !result->discarded) qmgr_->Wakeup();
+    if (result && !result->discarded) {
+      qmgr_->Wakeup();
+      metrics_->RecordAccepted(service, bytes);
+    } else if (!result && result.error().code() == moat::core::ErrorCode::kPermFail) {
+      metrics_->RecordReject("cleanup");
+    }
     co_return result;
   }
 
  private:
   std::shared_ptr<moat::mta::CleanupAcceptor> cleanup_;
   moat::mta::QueueManager* qmgr_;
+  moat::mta::MtaMetrics* metrics_;
 };
 
 // Opens the queue at queue_directory, recovers what a crash left behind, and returns the acceptor
@@ -163,12 +179,16 @@ moat::core::Result<std::shared_ptr<moat::mta::CleanupAcceptor>> OpenQueue(const 
 
 struct Daemon {
   moat::core::ConfigSource source;
+  // Before io: the metrics server's connections read them until the io_context is gone.
+  moat::core::MetricsRegistry registry;
+  std::unique_ptr<moat::mta::MtaMetrics> metrics;
   asio::io_context io;
   asio::thread_pool loader{1};  // builds new snapshots off the I/O threads
   std::unique_ptr<moat::mta::SmtpdServer> server;
   std::shared_ptr<moat::mta::CleanupAcceptor> acceptor;
   std::unique_ptr<moat::mta::QueueManager> qmgr;
   std::unique_ptr<moat::mta::QueueControlServer> control;  // `moat queue flush`, wake-ups
+  std::unique_ptr<moat::core::MetricsHttpServer> metrics_server;
   std::atomic<bool> reloading{false};
   std::atomic<bool> reload_again{false};
   bool stopping = false;
@@ -248,6 +268,7 @@ void StartReload(Daemon& daemon) {
 asio::awaitable<void> Shutdown(Daemon& daemon) {
   spdlog::info("stopping: finishing transactions in progress");
   daemon.control->Stop();
+  if (daemon.metrics_server) daemon.metrics_server->Stop();
   co_await daemon.server->Stop(kStopGrace);
   co_await daemon.qmgr->Stop(kStopGrace);
   spdlog::info("stopped");
@@ -339,19 +360,41 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon.acceptor = *acceptor;
+  daemon.metrics = std::make_unique<moat::mta::MtaMetrics>(daemon.registry,
+                                                           daemon.acceptor->store().directory());
+  auto qmgr_config = std::make_shared<moat::mta::QueueManagerConfig>(*loaded->qmgr);
+  qmgr_config->metrics = daemon.metrics.get();
   auto qmgr = moat::mta::QueueManager::Create(daemon.io, daemon.acceptor->shared_store(),
-                                              loaded->qmgr);
+                                              std::move(qmgr_config));
   if (!qmgr) {
     spdlog::critical("queue manager: {}", qmgr.error().message());
     return 1;
   }
   daemon.qmgr = std::move(*qmgr);
   daemon.server = std::make_unique<moat::mta::SmtpdServer>(
-      daemon.io, std::make_shared<QueueingAcceptor>(daemon.acceptor, daemon.qmgr.get()));
+      daemon.io,
+      std::make_shared<QueueingAcceptor>(daemon.acceptor, daemon.qmgr.get(), daemon.metrics.get()),
+      daemon.metrics.get());
   std::size_t services = (*snapshot)->smtpd_services.size();
+  const std::string metrics_listen = main.GetString("metrics_listen");
   if (auto status = daemon.server->Start(std::move(*snapshot)); !status) {
     spdlog::critical("{}", status.error().message());
     return 1;
+  }
+  if (!metrics_listen.empty()) {
+    auto endpoint = moat::core::ParseSmtpEndpoint(metrics_listen);
+    daemon.metrics_server =
+        std::make_unique<moat::core::MetricsHttpServer>(daemon.io.get_executor(), daemon.registry);
+    moat::core::Status bound = endpoint ? daemon.metrics_server->Listen(*endpoint)
+                                        : moat::core::Status(moat::core::Fail(endpoint.error()));
+    if (!bound) {
+      spdlog::critical("metrics_listen {}: {}", metrics_listen, bound.error().message());
+      return 1;
+    }
+    daemon.metrics_server->Start();
+    for (const auto& address : daemon.metrics_server->local_addresses()) {
+      spdlog::info("metrics on http://{}/metrics", address.ToString());
+    }
   }
   asio::co_spawn(daemon.io, SignalLoop(daemon, signals), asio::detached);
   daemon.qmgr->Start();
@@ -367,6 +410,7 @@ int main(int argc, char** argv) {
   daemon.loader.join();
   daemon.control.reset();
   daemon.server.reset();
+  daemon.metrics_server.reset();
   daemon.qmgr.reset();
   daemon.acceptor.reset();  // waits for commits still running on its writer threads
   return 0;

@@ -72,6 +72,8 @@ constexpr ParameterSpec kGeneral[] = {
     s::Addresses("dns_servers", "",
                  "(moat) Nameservers (host:port) for every DNS lookup instead of "
                  "/etc/resolv.conf"),
+    s::Address("metrics_listen", "",
+               "(moat) host:port (loopback) for Prometheus text metrics; empty: none"),
     s::Bool("disable_dns_lookups", "no", "Do not use DNS for MX and address lookups"),
     s::Bool("soft_bounce", "no", "Turn every hard rejection and bounce into a soft one (testing)"),
     s::Bool("smtputf8_enable", "${{$compatibility_level} <level {1} ? {no} : {yes}}",

@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
+#include "mta/bounce_message.h"
+#include "mta/mta_metrics.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
@@ -352,6 +354,7 @@ asio::awaitable<void> QueueManager::RunBatch(DeliveryBatch batch) {
       NoteLocalProblem(same, NoticeEvent::kResource, index, "4.3.0", "queue file read error");
     }
   }
+  if (config_->metrics) config_->metrics->RecordDelivery(batch.route.transport, result, queued);
   // A recipient the agent did not answer (it should not happen) is deferred, never dropped.
   std::set<std::uint32_t> answered;
   for (const RecipientResult& r : result.recipients) answered.insert(r.index);

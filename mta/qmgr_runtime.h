@@ -74,6 +74,8 @@
 
 namespace moat::mta {
 
+class MtaMetrics;
+
 // The queue manager's compiled configuration (main.cf + master.cf's transports).
 struct QueueManagerConfig {
   std::shared_ptr<const core::Config> main;
@@ -85,6 +87,7 @@ struct QueueManagerConfig {
   std::size_t bounce_size_limit = 50000;  // bounce_size_limit
   std::vector<std::string> dns_servers;   // empty: /etc/resolv.conf
   NotifyPolicy notify;  // notify_classes, *_notice_recipient, double_bounce_sender
+  MtaMetrics* metrics = nullptr;          // delivery counts; null: nothing counted
 
   // kInvalid with the configuration error's text (tables, transports, times).
   static core::Result<std::shared_ptr<const QueueManagerConfig>> Build(

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "mta/mta_metrics.h"
 #include "mta/smtpd_policy.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -34,6 +35,7 @@ SmtpdHandler::SmtpdHandler(std::shared_ptr<const SmtpdService> service,
                            std::shared_ptr<const SmtpdRuntime> runtime)
     : service_(std::move(service)), runtime_(std::move(runtime)) {
   limits_key_ = ClientLimits::ServiceKey(service_->settings.service_name);
+  state_.metrics = runtime_->metrics;
 }
 
 int SmtpdHandler::CountEvent(ClientLimits::Event event) {
@@ -49,6 +51,7 @@ void SmtpdHandler::ResetTransaction() {
 
 asio::awaitable<core::SmtpReply> SmtpdHandler::OnConnect(const core::SmtpSessionInfo& info) {
   const SmtpdServiceSettings& s = service_->settings;
+  if (runtime_->metrics) runtime_->metrics->RecordConnection(s.service_name);
   state_.client_namaddr = fmt::format("{}[{}]", state_.client_name, info.client_address);
   if (!info.unix_socket) client_ip_ = core::IpAddress::Parse(info.client_address);
   if (client_ip_) {

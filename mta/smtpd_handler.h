@@ -46,6 +46,8 @@
 
 namespace moat::mta {
 
+class MtaMetrics;
+
 // Process-wide services the handlers use. Null members are simply not available: no DNS
 // (DNS-based restrictions defer), no limits, no AUTH, no acceptor (451 for every message).
 struct SmtpdRuntime {
@@ -53,6 +55,7 @@ struct SmtpdRuntime {
   core::DnsResolver* dns = nullptr;
   ClientLimits* limits = nullptr;
   PasswordVerifier* passwords = nullptr;
+  MtaMetrics* metrics = nullptr;  // null: nothing counted
 };
 
 class SmtpdHandler final : public core::SmtpHandler {

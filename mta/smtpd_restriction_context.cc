@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mta/mta_metrics.h"
 #include "mta/smtpd_access_result.h"
 
 namespace moat::mta {
@@ -67,6 +68,7 @@ Verdict RestrictionContext::Reject(int code, std::string_view dsn, std::string_v
   line[4] = line[0];  // the enhanced code's class follows the reply code
   Log(warn ? "reject_warning" : "reject", line);
   if (warn) return Verdict::kDunno;
+  if (state_.metrics) state_.metrics->RecordReject(stage_);
   auto parsed = core::SmtpReply::FromString(line);
   reply_ = parsed ? std::move(*parsed) : core::SmtpReply(451, "4.3.0", "Error: internal error");
   return Verdict::kReject;

@@ -35,6 +35,8 @@
 
 namespace moat::mta {
 
+class MtaMetrics;
+
 // Postfix SMTPD_DEFER: a decision postponed until the end of the stage.
 struct DeferredReply {
   bool active = false;
@@ -62,6 +64,7 @@ struct SmtpdPolicyState {
   bool recipient_rcptmap_checked = false;
   SmtpdActions actions;
   std::optional<std::string> redirect;  // REDIRECT: recorded and logged
+  MtaMetrics* metrics = nullptr;        // counts rejects by stage; null: nothing counted
 
   // Resolution caches.
   std::string resolved_sender_key;

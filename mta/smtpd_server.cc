@@ -10,8 +10,9 @@
 
 namespace moat::mta {
 
-SmtpdServer::SmtpdServer(asio::io_context& io, std::shared_ptr<MessageAcceptor> acceptor)
-    : io_(io), acceptor_(std::move(acceptor)) {
+SmtpdServer::SmtpdServer(asio::io_context& io, std::shared_ptr<MessageAcceptor> acceptor,
+                         MtaMetrics* metrics)
+    : io_(io), acceptor_(std::move(acceptor)), metrics_(metrics) {
   passwords_ = std::make_unique<PasswordVerifier>(password_workers_.get_executor());
 }
 
@@ -76,6 +77,7 @@ core::Status SmtpdServer::Start(std::shared_ptr<const MtaSnapshot> snapshot) {
   runtime->dns = dns_.get();
   runtime->limits = &limits_;
   runtime->passwords = passwords_.get();
+  runtime->metrics = metrics_;
   runtime_ = std::move(runtime);
 
   std::vector<std::unique_ptr<Running>> started;

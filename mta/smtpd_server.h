@@ -42,7 +42,8 @@ namespace moat::mta {
 
 class SmtpdServer {
  public:
-  SmtpdServer(asio::io_context& io, std::shared_ptr<MessageAcceptor> acceptor);
+  SmtpdServer(asio::io_context& io, std::shared_ptr<MessageAcceptor> acceptor,
+              MtaMetrics* metrics = nullptr);
   ~SmtpdServer();
   SmtpdServer(const SmtpdServer&) = delete;
   SmtpdServer& operator=(const SmtpdServer&) = delete;
@@ -69,6 +70,7 @@ class SmtpdServer {
 
   asio::io_context& io_;
   std::shared_ptr<MessageAcceptor> acceptor_;
+  MtaMetrics* metrics_;  // null: nothing counted
   ClientLimits limits_;
   asio::thread_pool password_workers_{1};
   std::unique_ptr<PasswordVerifier> passwords_;

@@ -1,5 +1,6 @@
 // dashboard.js - held mail per class and hour as stacked-bar SVG charts (drawn here, no
-// library), MTA queue sizes and ClamAV database age, from GET /api/dashboard.
+// library), MTA queue sizes and ClamAV database age, and the daemons' own counters (from their
+// /metrics endpoints), from GET /api/dashboard.
 "use strict";
 
 (() => {
@@ -75,6 +76,58 @@
 
   function sum(totals) { return Object.values(totals).reduce((a, b) => a + b, 0); }
 
+  // "CLEAN 10, SPAM 2" for {CLEAN: 10, SPAM: 2}; zeros left out, "0" when nothing is left.
+  function breakdown(counts) {
+    const parts = Object.entries(counts || {}).filter(([, n]) => n).map(([k, n]) => (k || "-") + " " + n);
+    return parts.length ? parts.join(", ") : "0";
+  }
+
+  // One daemon's card: a list of (name, value) rows, or why there is none.
+  function showDaemon(prefix, metrics, rows) {
+    const list = clear(document.getElementById(prefix + "-numbers"));
+    if (metrics.error) {
+      setText(prefix + "-note", "unavailable: " + metrics.error);
+      return;
+    }
+    for (const [name, key, value] of rows(metrics)) {
+      list.append(el("dt", {}, name), el("dd", {"data-metric": prefix + "." + key}, String(value)));
+    }
+    setText(prefix + "-note", metrics.url);
+  }
+
+  function filterdRows(m) {
+    const stages = Object.entries(m.stages || {})
+      .map(([stage, s]) => stage + " " + s.mean_ms.toFixed(1) + " ms").join(", ");
+    return [
+      ["messages", "messages_total", m.messages_total],
+      ["by verdict", "messages", breakdown(m.messages)],
+      ["actions", "actions", breakdown(m.actions)],
+      ["quarantined", "quarantined", m.quarantined],
+      ["reinjection failures", "reinjection_failures", breakdown(m.reinjection_failures)],
+      ["refused when busy", "overload_refusals", breakdown(m.overload_refusals)],
+      ["sessions open", "sessions_open", m.sessions_open],
+      ["ClamAV signatures", "clamav.signatures", m.clamav.signatures],
+      ["ClamAV database", "clamav.age_seconds",
+       m.clamav.age_seconds >= 0 ? Moat.formatAge(m.clamav.age_seconds) + " old" : "unknown"],
+      ["mean time per stage", "stages", stages || "-"],
+    ];
+  }
+
+  function mtaRows(m) {
+    const deliveries = Object.entries(m.deliveries || {})
+      .map(([transport, s]) => transport + ": " + breakdown(s)).join("; ");
+    return [
+      ["connections", "connections", m.connections],
+      ["accepted", "accepted", m.accepted],
+      ["rejected", "rejects", breakdown(m.rejects)],
+      ["queues", "queues", breakdown(m.queues)],
+      ["deliveries", "deliveries", deliveries || "0"],
+      ["deferred by class", "deferrals", breakdown(m.deferrals)],
+      ["mean delivery delay", "delivery_delay",
+       m.delivery_delay.count ? m.delivery_delay.mean_seconds.toFixed(2) + " s" : "-"],
+    ];
+  }
+
   document.addEventListener("DOMContentLoaded", async () => {
     await Moat.start();
     const {status, data} = await api("GET", "/api/dashboard");
@@ -111,6 +164,8 @@
       setText("clamav-age", "unknown");
       setText("clamav-note", data.clamav.error + " (" + data.clamav.directory + ")");
     }
+    showDaemon("filterd", data.daemons.filterd, filterdRows);
+    showDaemon("mta", data.daemons.mta, mtaRows);
     document.body.dataset.loaded = "dashboard";
   });
 })();

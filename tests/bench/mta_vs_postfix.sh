@@ -91,7 +91,7 @@ start_mta() {  # $1: content filter next hop, or empty
     -o relay_domains= -o relay_recipient_maps= -o transport_maps= -o relay_transport=relay \
     -o default_destination_concurrency_limit=20 -o smtpd_helo_required=no \
     -o queue_directory="$STATE/queue" -o data_directory="$STATE/data" \
-    -o dns_servers="$LOCAL_DNS" ${MTA_ARGS:-}
+    -o dns_servers="$LOCAL_DNS" -o metrics_listen= ${MTA_ARGS:-}
   wait_listening "$MTA_SMTP"
 }
 stop_mta() {
@@ -117,7 +117,7 @@ for run in $RUNS; do
         -o forward_to="$MTA_RETURN" -o data_directory="$STATE/filterd" \
         -o quarantine_directory="$STATE/filterd/quarantine" \
         -o clamav_database_directory="$CLAMAV_DB" -o rules_directories="$RULES" \
-        -o dns_servers="$LOCAL_DNS" ${FILTERD_ARGS:-}
+        -o dns_servers="$LOCAL_DNS" -o metrics_listen= ${FILTERD_ARGS:-}
       wait_listening "$FILTERD_IN"
       start_mta "moatfilter:[${FILTERD_IN%:*}]:${FILTERD_IN##*:}"
       bash "$BENCH/bench-matrix.sh" --scenario moat-chain --target "$MTA_SMTP" \
