@@ -56,6 +56,19 @@ std::string Inspect(const std::string& report) {
   return result.out;
 }
 
+
+// The fields every report needs; the rest keep their defaults.
+BounceOptions MakeOptions(std::string myhostname, std::string queue_id, std::string bounce_id,
+                          std::chrono::system_clock::time_point now, std::size_t size_limit) {
+  BounceOptions options;
+  options.myhostname = std::move(myhostname);
+  options.queue_id = std::move(queue_id);
+  options.bounce_id = std::move(bounce_id);
+  options.now = now;
+  options.bounce_size_limit = size_limit;
+  return options;
+}
+
 TEST(BounceMessageTest, PythonReadsAWellFormedReport) {
   std::vector<RecipientLogEntry> failed = {
       {0, 300, "bob@example.net", "5.1.1", "failed",
@@ -63,8 +76,8 @@ TEST(BounceMessageTest, PythonReadsAWellFormedReport) {
        "reply to RCPT TO command)"},
       {0, 340, "carol@example.net", "4.4.1", "failed",
        "delivery expired: connect to mx[192.0.2.2]:25: Connection refused"}};
-  BounceOptions options{"mx.example.test", "1NG31SAJ5DJ62B8", "1NG31SAJ5DJ62B9",
-                        std::chrono::system_clock::now(), 50000};
+  BounceOptions options = MakeOptions("mx.example.test", "1NG31SAJ5DJ62B8", "1NG31SAJ5DJ62B9",
+                        std::chrono::system_clock::now(), 50000);
   std::string report = ComposeBounce(Original(), failed, options);
   EXPECT_EQ(report.find("\n"), report.find("\r\n") + 1);  // CRLF line ends
   std::string seen = Inspect(report);
@@ -87,7 +100,8 @@ TEST(BounceMessageTest, PythonReadsAWellFormedReport) {
 
 TEST(BounceMessageTest, HeadersOnlyWhenAskedOrTooLarge) {
   std::vector<RecipientLogEntry> failed = {{0, 300, "bob@example.net", "5.1.1", "failed", "x"}};
-  BounceOptions options{"mx.example.test", "A", "B", std::chrono::system_clock::now(), 50000};
+  BounceOptions options =
+      MakeOptions("mx.example.test", "A", "B", std::chrono::system_clock::now(), 50000);
   QueuedMessage hdrs = Original();
   hdrs.envelope.attributes.ret = core::DsnRet::kHeaders;
   std::string seen = Inspect(ComposeBounce(hdrs, failed, options));
@@ -104,9 +118,9 @@ TEST(BounceMessageTest, DelayWarningIsAnRfc3464DelayedReportWithHeadersOnly) {
   std::vector<RecipientLogEntry> delayed = {
       {1'700'000'600, 300, "bob@example.net", "4.4.1", "delayed",
        "connect to mx.example.net[192.0.2.1]:25: Connection refused"}};
-  BounceOptions options{"mx.example.test", "1NG31SAJ5DJ62B8", "1NG31SAJ5DJ62B9",
+  BounceOptions options = MakeOptions("mx.example.test", "1NG31SAJ5DJ62B8", "1NG31SAJ5DJ62B9",
                         std::chrono::system_clock::time_point(std::chrono::seconds(1'700'014'400)),
-                        50000};
+                        50000);
   options.kind = ReportKind::kDelay;
   options.headers_only = true;
   options.delayed_for = std::chrono::hours(4);
@@ -140,7 +154,8 @@ TEST(BounceMessageTest, DelayWarningIsAnRfc3464DelayedReportWithHeadersOnly) {
 
 TEST(BounceMessageTest, PostmasterCopiesAndProblemNotices) {
   std::vector<RecipientLogEntry> failed = {{0, 300, "bob@example.net", "5.1.1", "failed", "x"}};
-  BounceOptions options{"mx.example.test", "A", "B", std::chrono::system_clock::now(), 50000};
+  BounceOptions options =
+      MakeOptions("mx.example.test", "A", "B", std::chrono::system_clock::now(), 50000);
   options.postmaster_copy = true;
   options.to = "postmaster@example.test";
   options.headers_only = true;
