@@ -38,7 +38,8 @@ void ApplyLogLevel(const FilterdSettings& settings) {
 }  // namespace
 
 FilterDaemon::FilterDaemon(FilterDaemonOptions options)
-    : options_{FilterdSource(std::move(options.source)), std::move(options.content)},
+    : options_{FilterdSource(std::move(options.source)), std::move(options.content),
+               std::move(options.bind_listeners)},
       snapshots_([&] {
         core::ConfigDiagnostics warnings;
         auto snapshot = BuildFilterdSnapshot(options_.source, options_.content, 1, &warnings);
@@ -90,19 +91,25 @@ core::Status FilterDaemon::Start() {
   FinisherServices finisher{store_.get(), cpu_pool_.get(), disk_pool_.get(), reinjector_.get()};
   service_ = std::make_shared<FilterService>(snapshots_, *cpu_pool_, finisher);
 
-  for (const BankListener& bank : s.listeners) {
-    auto service = service_;
-    std::string name = bank.bank;
-    auto listener = std::make_unique<core::SmtpListener>(
-        io_.get_executor(), snapshot->lmtp_options, core::SmtpListenerOptions{s.max_sessions, 128},
-        [service, name] { return std::make_unique<LmtpHandler>(service, name); });
-    core::Status bound = listener->Listen(bank.endpoint);
-    if (!bound) {
-      listeners_.clear();
-      return core::Fail(bound.error().WithContext(fmt::format("{}_lmtp_listen", bank.bank)));
+  auto bind = [&]() -> core::Status {
+    for (const BankListener& bank : s.listeners) {
+      auto service = service_;
+      std::string name = bank.bank;
+      auto listener = std::make_unique<core::SmtpListener>(
+          io_.get_executor(), snapshot->lmtp_options,
+          core::SmtpListenerOptions{s.max_sessions, 128},
+          [service, name] { return std::make_unique<LmtpHandler>(service, name); });
+      core::Status bound = listener->Listen(bank.endpoint);
+      if (!bound) {
+        listeners_.clear();
+        return core::Fail(bound.error().WithContext(fmt::format("{}_lmtp_listen", bank.bank)));
+      }
+      listeners_.push_back(Listener{bank.bank, std::move(listener)});
     }
-    listeners_.push_back(Listener{bank.bank, std::move(listener)});
-  }
+    return {};
+  };
+  core::Status bound = options_.bind_listeners ? options_.bind_listeners(bind) : bind();
+  if (!bound) return bound;
   for (Listener& l : listeners_) l.listener->Start();
   reinjector_->Start();
   if (store_) {

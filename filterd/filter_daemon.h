@@ -33,6 +33,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +58,9 @@ namespace moat::filterd {
 struct FilterDaemonOptions {
   core::ConfigSource source;  // -c DIR and -o overrides; file_name is set to filterd.cf
   ContentFactory content = BasicContentFactory();
+  // Start() binds the listeners through this when set: moat-filterd's main() passes
+  // core::PrivilegeDrop::BindAndDrop, so only the binding runs with root's ids.
+  std::function<core::Status(const std::function<core::Status()>& bind)> bind_listeners;
 };
 
 class FilterDaemon {

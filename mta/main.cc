@@ -35,6 +35,9 @@
 //   --check         load and compile the configuration (tables, certificates, restrictions), print
 //                   every warning, exit 0 (or 1 on an error) without listening
 //
+//   Started as root, it becomes mail_owner (default moat) before opening the queue, taking
+//   root's ids back only to bind the listeners, and then gives root up for good.
+//
 //   Signals: SIGHUP re-reads main.cf, master.cf and the tables into a new snapshot in the
 //   background and swaps it in for new connections (smtpd and cleanup; the queue manager keeps
 //   its routing until a restart); a configuration with errors is logged and the old one stays.
@@ -73,6 +76,7 @@
 #include "core/config_error.h"
 #include "core/config_version.h"
 #include "core/logging.h"
+#include "core/privileges.h"
 #include "mta/mta_parameters.h"
 #include "mta/mta_snapshot.h"
 #include "mta/qmgr_runtime.h"
@@ -286,6 +290,12 @@ int main(int argc, char** argv) {
   log.level = main.GetString("log_level");
   moat::core::InitLogging(log);
   for (const std::string& warning : warnings) spdlog::warn("{}", warning);
+  // Started as root: the queue is opened as mail_owner already, root comes back only to bind.
+  auto privileges = moat::core::PrivilegeDrop::Begin(main.GetString("mail_owner"), "mail_owner");
+  if (!privileges) {
+    spdlog::critical("{}", privileges.error().message());
+    return 1;
+  }
 
   // A client that vanishes mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
@@ -306,14 +316,16 @@ int main(int argc, char** argv) {
   daemon.server = std::make_unique<moat::mta::SmtpdServer>(
       daemon.io, std::make_shared<QueueingAcceptor>(daemon.acceptor, daemon.qmgr.get()));
   std::size_t services = (*snapshot)->smtpd_services.size();
-  if (auto status = daemon.server->Start(std::move(*snapshot)); !status) {
+  if (auto status = privileges->BindAndDrop(
+          [&] { return daemon.server->Start(std::move(*snapshot)); });
+      !status) {
     spdlog::critical("{}", status.error().message());
     return 1;
   }
   asio::co_spawn(daemon.io, SignalLoop(daemon, signals), asio::detached);
   daemon.qmgr->Start();
-  spdlog::info("moat-mta {} started from {} ({} smtpd services)", moat::core::kMoatVersion,
-               directory, services);
+  spdlog::info("moat-mta {} started from {} ({} smtpd services), {}", moat::core::kMoatVersion,
+               directory, services, privileges->running());
 
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;

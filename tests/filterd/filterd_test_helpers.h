@@ -37,7 +37,8 @@ inline std::string TestFilterdConf(const std::string& dir, int forward_port, int
       "quarantine_directory = {}/quarantine\n"
       "worker_threads = 2\n"
       "forward_timeout = 10s\n"
-      "shutdown_timeout = 10s\n",
+      "shutdown_timeout = 10s\n"
+      "daemon_user = root\n",
       inbound_port ? inbound_port : moat::testing::FreeTcpPort(),
       originating_port ? originating_port : moat::testing::FreeTcpPort(), forward_port, dir, dir);
 }

@@ -54,7 +54,8 @@ class MtaProcess {
         "log_target = stderr\n"
         "minimal_backoff_time = 1s\n"
         "maximal_backoff_time = 2s\n"
-        "queue_run_delay = 1s\n",
+        "queue_run_delay = 1s\n"
+        "mail_owner = root\n",
         queue_directory_, dir.Path("data"));
     dir.WriteFile("main.cf", MergeMainCf(main_cf, main_extra));
     dir.WriteFile("master.cf",
