@@ -11,8 +11,9 @@ MOAT_BUILD_PACKAGES=(
   libcpp-httplib-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What ./run's appliance uses besides the binaries: sigtool (clamav) for its small signature
-# database, smtp-sink (postfix) as the internal mail server, swaks to try it.
-MOAT_RUN_PACKAGES=(openssl swaks clamav postfix)
+# database, smtp-sink (postfix) as the internal mail server; and what the README's walk-through
+# uses: swaks, zip, dkimpy (python3-dkim) to verify a signature, curl for the web API.
+MOAT_RUN_PACKAGES=(openssl swaks clamav postfix zip python3-dkim curl)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl
@@ -20,6 +21,7 @@ MOAT_TEST_PACKAGES=(
   gcab xz-utils bzip2 zstd libarchive-tools lz4
   python3-spf python3-dnspython publicsuffix
   chromium chromium-driver python3-selenium
+  systemd
 )
 
 moat_missing_packages() {
