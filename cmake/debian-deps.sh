@@ -21,7 +21,7 @@ MOAT_TEST_PACKAGES=(
   gcab xz-utils bzip2 zstd libarchive-tools lz4
   python3-spf python3-dnspython publicsuffix
   chromium chromium-driver python3-selenium
-  systemd
+  systemd curl
 )
 
 moat_missing_packages() {

@@ -60,7 +60,7 @@ struct FilterDaemonOptions {
   ContentFactory content = BasicContentFactory();
   // Start() binds the listeners through this when set: moat-filterd's main() passes
   // core::PrivilegeDrop::BindAndDrop, so only the binding runs with root's ids.
-  std::function<core::Status(const std::function<core::Status()>& bind)> bind_listeners;
+  std::function<core::Status(const std::function<core::Status()>& bind)> bind_listeners = nullptr;
 };
 
 class FilterDaemon {

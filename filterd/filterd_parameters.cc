@@ -28,8 +28,9 @@ constexpr ParameterSpec kGeneral[] = {
                 core::ConfigDirectoryDefault),
     s::Path("data_directory", "/var/lib/moat", "Directory for moat-filterd's state"),
     s::String("daemon_user", "moat",
-              "User moat-filterd becomes when started as root, once its listeners are bound "
-              "(amavis $daemon_user; uid 0 keeps root on purpose; a missing user stops the start)"),
+              "User moat-filterd runs as when started as root, root's ids kept only to bind its "
+              "listeners (amavis $daemon_user; a uid 0 user keeps root on purpose; a missing user "
+              "stops the start)"),
     s::Choice("log_target", "stderr", "stderr|syslog", "Where moat-filterd logs: stderr or syslog"),
     s::Choice("log_level", "info", "trace|debug|info|warn|error|critical|off",
               "Lowest severity that is logged"),
