@@ -390,7 +390,7 @@ TEST_F(WalkthroughTest, ReadmeStepsGiveWhatTheReadmeSays) {
       std::string signed_copy = FilesContaining(Var("sink"), "Subject: DKIM demo").at(0);
       sandbox_.WriteFile("tampered.eml", ReadTextFile(signed_copy) + "one more line\r\n");
       std::string script = block.script;
-      const std::string find = "msg=$(grep -rl 'Subject: DKIM demo' var/sink)";
+      const std::string find = "msg=$(grep -rl 'Subject: DKIM demo' var/sink | head -1)";
       ASSERT_NE(script.find(find), std::string::npos);
       script.replace(script.find(find), find.size(), "msg=tampered.eml");
       CommandResult tampered = RunBlock(script);
