@@ -154,7 +154,17 @@ void LogSummary::AddLine(std::string_view line) {
   if (auto* received = std::get_if<MtaReceived>(&parsed.event)) {
     queued_[received->queue_id] = Message{received->sender, received->size, parsed.time};
   } else if (auto* delivery = std::get_if<MtaDelivery>(&parsed.event)) {
-    deliveries_.push_back({std::move(*delivery), parsed.time});
+    Delivery d{std::move(*delivery), "", "", false, parsed.time};
+    if (d.event.status == "sent") {
+      d.reply_queued_as = QueuedAsInReply(d.event.reply);
+      d.reply_mail_id = MailIdInReply(d.event.reply);
+      d.reply_quarantined = d.event.reply.find(", quarantined as ") != std::string::npos;
+      d.event.reply.clear();
+      d.event.reply.shrink_to_fit();
+    } else {
+      d.event.reply = Shorten(d.event.reply);
+    }
+    deliveries_.push_back(std::move(d));
   } else if (auto* reject = std::get_if<MtaReject>(&parsed.event)) {
     if (reject->queue_id != "NOQUEUE" && !rejected_queue_ids_.insert(reject->queue_id).second) {
       return;  // header_checks and cleanup both log the same refusal
@@ -183,10 +193,9 @@ LogSummary::Resolved LogSummary::Resolve() const {
   // moat-mta's side: the filter's reply names its mail_id and the reinjected copy.
   for (const Delivery& d : deliveries_) {
     if (d.event.status != "sent") continue;
-    std::string copy = QueuedAsInReply(d.event.reply);
+    const std::string& copy = d.reply_queued_as;
     bool reinjected_here = !copy.empty() && queued_.contains(copy);
-    bool filter_reply = mail_ids.contains(MailIdInReply(d.event.reply)) ||
-                        d.event.reply.find(", quarantined as ") != std::string::npos;
+    bool filter_reply = d.reply_quarantined || mail_ids.contains(d.reply_mail_id);
     if (reinjected_here) {
       r.reinjected.insert(copy);
       r.origin.emplace(copy, d.event.queue_id);

@@ -74,8 +74,13 @@ class LogSummary {
     long long size = 0;
     std::optional<LogTime> time;
   };
+  // A delivery line, kept small: a day's log holds millions. For status=sent only what the
+  // correlation needs is kept of the reply; other statuses keep it (shortened) as the reason.
   struct Delivery {
-    MtaDelivery event;
+    MtaDelivery event;  // reply emptied when sent
+    std::string reply_queued_as;  // sent: "queued as QID" of the reply
+    std::string reply_mail_id;    // sent: "id=MAIL_ID" of the reply (moat-filterd's)
+    bool reply_quarantined = false;
     std::optional<LogTime> time;
   };
   struct Reject {
