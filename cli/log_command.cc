@@ -9,6 +9,9 @@
 //   zcat /var/log/mail.log.1.gz | moat log summary
 // Lines of other programs are counted as lines and otherwise ignored.
 // Exit status: 0 report printed, 1 a file could not be read, 2 usage.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,9 +20,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "cli/command.h"
 #include "cli/log_summary.h"

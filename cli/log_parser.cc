@@ -27,11 +27,11 @@ int Number(string_view text, size_t at, size_t count) {
 
 // "2026-11-21T13:59:22..." or "2026-11-21 13:59:22".
 std::optional<LogTime> IsoTime(string_view line) {
-  if (line.size() < 19 || line[4] != '-' || line[7] != '-' || (line[10] != 'T' && line[10] != ' ') ||
-      line[13] != ':' || line[16] != ':') {
+  if (line.size() < 19 || line[4] != '-' || line[7] != '-' ||
+      (line[10] != 'T' && line[10] != ' ') || line[13] != ':' || line[16] != ':') {
     return std::nullopt;
   }
-  LogTime t{Number(line, 0, 4), Number(line, 5, 2), Number(line, 8, 2),
+  LogTime t{Number(line, 0, 4),  Number(line, 5, 2),  Number(line, 8, 2),
             Number(line, 11, 2), Number(line, 14, 2), Number(line, 17, 2)};
   if (t.year < 0 || t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour < 0 ||
       t.hour > 23 || t.minute < 0 || t.minute > 59 || t.second < 0 || t.second > 60) {
@@ -42,8 +42,8 @@ std::optional<LogTime> IsoTime(string_view line) {
 
 // "Nov 21 13:59:22" (classic syslog; no year).
 std::optional<LogTime> SyslogTime(string_view line) {
-  static constexpr std::array<string_view, 12> kMonths = {
-      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   if (line.size() < 15 || line[3] != ' ' || line[6] != ' ' || line[9] != ':' || line[12] != ':') {
     return std::nullopt;
   }
@@ -222,8 +222,8 @@ std::optional<FilterSummary> FilterLine(string_view message) {
   size_t brace = message.find(" {");
   for (; brace != string_view::npos; brace = message.find(" {", brace + 1)) {
     size_t end = brace + 2;
-    while (end < message.size() && (std::isalpha(static_cast<unsigned char>(message[end])) ||
-                                     message[end] == ',')) {
+    while (end < message.size() &&
+           (std::isalpha(static_cast<unsigned char>(message[end])) || message[end] == ',')) {
       ++end;
     }
     if (end > brace + 2 && message.substr(end, 3) == "}, ") break;

@@ -65,14 +65,14 @@ struct MtaDelivery {
   std::string relay;   // "host[addr]:port", "none"
   std::string status;  // sent, deferred, bounced, expired, ...
   std::string dsn;
-  std::string reply;   // the text in parentheses after status=
+  std::string reply;  // the text in parentheses after status=
 };
 
 struct MtaReject {
   std::string queue_id;  // "NOQUEUE" for smtpd rejects
   std::string command;   // RCPT, MAIL, DATA, CONNECT, ... or "cleanup"
   std::string client;
-  std::string reason;    // the reply without addresses: "550 5.1.1 Recipient address rejected: ..."
+  std::string reason;  // the reply without addresses: "550 5.1.1 Recipient address rejected: ..."
   std::string sender;
   std::string recipient;
 };
@@ -89,14 +89,14 @@ struct MtaBounceCreated {
 
 struct FilterSummary {
   std::string mail_id;
-  std::string verb;            // Passed, Blocked, Refused, Deferred
-  std::string content_class;   // CLEAN, SPAM, VIRUS, BANNED, ...
-  std::string tag;             // RelayedInbound, DiscardedOutbound,Quarantined, ...
-  std::string bank;            // inbound, originating
+  std::string verb;           // Passed, Blocked, Refused, Deferred
+  std::string content_class;  // CLEAN, SPAM, VIRUS, BANNED, ...
+  std::string tag;            // RelayedInbound, DiscardedOutbound,Quarantined, ...
+  std::string bank;           // inbound, originating
   std::string sender;
   std::vector<std::string> recipients;
-  std::string upstream_queue_id;        // the MTA's queue ID of the message (Queue-ID:)
-  std::vector<std::string> queued_as;   // the MTA's queue IDs of the reinjected copies
+  std::string upstream_queue_id;       // the MTA's queue ID of the message (Queue-ID:)
+  std::vector<std::string> queued_as;  // the MTA's queue IDs of the reinjected copies
   std::string quarantine_id;
   int dkim_signatures = 0;
   long long size = 0;

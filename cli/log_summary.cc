@@ -1,12 +1,12 @@
 // log_summary.cc - counting and the report (what is counted: log_summary.h).
 #include "cli/log_summary.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace moat::cli {
 namespace {
@@ -123,8 +123,8 @@ struct DomainRow {
 }  // namespace
 
 struct LogSummary::Resolved {
-  std::set<std::string> reinjected;   // queue IDs that are the filter's reinjected copies
-  std::set<std::string> filter_hops;  // queue IDs handed to the content filter
+  std::set<std::string> reinjected;           // queue IDs that are the filter's reinjected copies
+  std::set<std::string> filter_hops;          // queue IDs handed to the content filter
   std::map<std::string, std::string> origin;  // reinjected copy -> message it came from
 
   // The message a queue ID belongs to, following reinjections back (bounded: logs can lie).
@@ -343,21 +343,21 @@ std::string LogSummary::Report() const {
   CountList(out, "Quarantined by class", t.quarantined_by_class, options_.top);
 
   Heading(out, "Per-hour traffic");
-  Append(out, "    {:<13}{:>10}{:>11}{:>10}{:>9}{:>10}\n", "time", "received", "delivered", "deferred",
-       "bounced", "rejected");
+  Append(out, "    {:<13}{:>10}{:>11}{:>10}{:>9}{:>10}\n", "time", "received", "delivered",
+         "deferred", "bounced", "rejected");
   for (int hour = 0; hour < 24; ++hour) {
     HourRow row;
     if (auto it = hours.find(hour); it != hours.end()) row = it->second;
     Append(out, "    {:02}00-{:02}00    {:>10}{:>11}{:>10}{:>9}{:>10}\n", hour, (hour + 1) % 24,
-         row.received, row.delivered, row.deferred, row.bounced, row.rejected);
+           row.received, row.delivered, row.deferred, row.bounced, row.rejected);
   }
   if (days.size() > 1) {
     Heading(out, "Per-day traffic");
     Append(out, "    {:<13}{:>10}{:>11}{:>10}{:>9}{:>10}\n", "date", "received", "delivered",
-         "deferred", "bounced", "rejected");
+           "deferred", "bounced", "rejected");
     for (const auto& [day, row] : days) {
       Append(out, "    {:<13}{:>10}{:>11}{:>10}{:>9}{:>10}\n", day, row.received, row.delivered,
-           row.deferred, row.bounced, row.rejected);
+             row.deferred, row.bounced, row.rejected);
     }
   }
 

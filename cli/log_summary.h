@@ -77,7 +77,7 @@ class LogSummary {
   // A delivery line, kept small: a day's log holds millions. For status=sent only what the
   // correlation needs is kept of the reply; other statuses keep it (shortened) as the reason.
   struct Delivery {
-    MtaDelivery event;  // reply emptied when sent
+    MtaDelivery event;            // reply emptied when sent
     std::string reply_queued_as;  // sent: "queued as QID" of the reply
     std::string reply_mail_id;    // sent: "id=MAIL_ID" of the reply (moat-filterd's)
     bool reply_quarantined = false;

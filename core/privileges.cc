@@ -1,14 +1,13 @@
 // privileges.cc - giving root up (see privileges.h for the order and why).
 #include "core/privileges.h"
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace moat::core {
 

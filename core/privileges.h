@@ -54,7 +54,10 @@ class PrivilegeDrop {
  private:
   enum class Mode { kNotRoot, kStayRoot, kDrop };
   PrivilegeDrop(Mode mode, std::string parameter, std::string user, uid_t uid, gid_t gid)
-      : mode_(mode), parameter_(std::move(parameter)), user_(std::move(user)), uid_(uid),
+      : mode_(mode),
+        parameter_(std::move(parameter)),
+        user_(std::move(user)),
+        uid_(uid),
         gid_(gid) {}
 
   Mode mode_;

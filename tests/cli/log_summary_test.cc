@@ -119,10 +119,14 @@ TEST(LogParserTest, ReadsRejectsAndIgnoresWhatIsNoEvent) {
   EXPECT_EQ(r->recipient, "nobody@example.test");
 
   for (const char* line : {
-           "", "moat-mta: connect from unknown[127.0.0.1]", "warning: moat-mta: x: y",
+           "",
+           "moat-mta: connect from unknown[127.0.0.1]",
+           "warning: moat-mta: x: y",
            "2026-11-21T14:05:46.979 moat-mta[4615]: info: stopped",
            "2026-11-21T14:05:46.979 moat-mta[4615]: info: 1NG399TXBWEDZEC: removed",
-           "NOQUEUE: reject:", "1NG399TXBWEDZEC: to=<x", "x Passed {, mail_id: ",
+           "NOQUEUE: reject:",
+           "1NG399TXBWEDZEC: to=<x",
+           "x Passed {, mail_id: ",
        }) {
     EXPECT_TRUE(std::holds_alternative<std::monostate>(ParseLogLine(line).event)) << line;
   }
@@ -141,10 +145,10 @@ TEST(LogSummaryTest, WalkthroughCountsWhatTheReadmeDid) {
   EXPECT_EQ(t.deferrals, 1u);
   EXPECT_EQ(t.bounced, 0u);
   EXPECT_EQ(t.rejected, 1u);
-  EXPECT_EQ(t.rejected_by_reason,
-            (std::map<std::string, std::size_t>{
-                {"550 5.1.1 Recipient address rejected: User unknown in relay recipient table",
-                 1}}));
+  EXPECT_EQ(
+      t.rejected_by_reason,
+      (std::map<std::string, std::size_t>{
+          {"550 5.1.1 Recipient address rejected: User unknown in relay recipient table", 1}}));
   EXPECT_EQ(t.filtered, 6u);
   EXPECT_EQ(t.dkim_signed, 2u);
   EXPECT_EQ(t.quarantined, 3u);
@@ -165,9 +169,9 @@ TEST(LogSummaryTest, WalkthroughCountsWhatTheReadmeDid) {
 }
 
 TEST(LogSummaryTest, WalkthroughReportMatchesGolden) {
-  std::string report = Summarise({Fixture("walkthrough-moat-mta.log"),
-                                  Fixture("walkthrough-moat-filterd.log")})
-                           .Report();
+  std::string report =
+      Summarise({Fixture("walkthrough-moat-mta.log"), Fixture("walkthrough-moat-filterd.log")})
+          .Report();
   const std::string golden = SourcePath("testdata/corpus/logs/walkthrough.summary");
   if (std::getenv("UPDATE_GOLDEN") != nullptr) {
     std::ofstream(golden, std::ios::binary) << report;

@@ -3,15 +3,14 @@
 // capability once they listen; the state they create belongs to the user; moat-mta still binds a
 // port below 1024 and queues mail afterwards; a missing user stops the start. Skipped unless the
 // tests run as root.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
@@ -127,12 +126,12 @@ TEST_F(PrivilegeDropTest, FilterdBecomesDaemonUserOnceItListens) {
     EXPECT_EQ(OwnerOf(state + "/" + file), nobody_.uid) << file;
   }
   // Still serving: LMTP answers as nobody.
-  CommandResult lhlo = RunCommand(
-      {kSystemPython, "-c",
-       "import smtplib, sys; s = smtplib.LMTP('127.0.0.1', int(sys.argv[1])); "
-       "print(s.ehlo()[0]); s.quit()",
-       std::to_string(filterd.inbound_port())},
-      WithTimeout(seconds(20)));
+  CommandResult lhlo =
+      RunCommand({kSystemPython, "-c",
+                  "import smtplib, sys; s = smtplib.LMTP('127.0.0.1', int(sys.argv[1])); "
+                  "print(s.ehlo()[0]); s.quit()",
+                  std::to_string(filterd.inbound_port())},
+                 WithTimeout(seconds(20)));
   EXPECT_EQ(lhlo.out, "250\n") << lhlo.err;
   EXPECT_EQ(filterd.Stop(), std::optional<int>(0)) << filterd.Log();
 }
@@ -143,22 +142,23 @@ TEST_F(PrivilegeDropTest, MtaBindsAPrivilegedPortThenQueuesMailAsMailOwner) {
   std::string queue = StateDirectory("queue");
   std::string data = StateDirectory("data");
   int closed = FreeTcpPort();  // the content filter's port: nothing listens, mail stays queued
-  Subprocess mta({BinaryPath("moat-mta"), "-c", SourcePath("conf"), "-o", "mail_owner=nobody",
-                  "-o", "smtp_listen=127.0.0.1:" + std::to_string(low_port), "-o",
+  Subprocess mta({BinaryPath("moat-mta"), "-c", SourcePath("conf"), "-o", "mail_owner=nobody", "-o",
+                  "smtp_listen=127.0.0.1:" + std::to_string(low_port), "-o",
                   "submission_listen=127.0.0.1:" + std::to_string(FreeTcpPort()), "-o",
                   "return_listen=127.0.0.1:" + std::to_string(FreeTcpPort()), "-o",
                   "inbound_filter_nexthop=[127.0.0.1]:" + std::to_string(closed), "-o",
                   "queue_directory=" + queue, "-o", "data_directory=" + data},
                  dir_.path());
   ASSERT_TRUE(WaitForTcpPort(low_port, seconds(20))) << mta.Stderr();
-  EXPECT_TRUE(WaitUntil([&] { return mta.Stderr().find("running as nobody") != std::string::npos; }))
-      << mta.Stderr();
+  EXPECT_TRUE(WaitUntil([&] {
+    return mta.Stderr().find("running as nobody") != std::string::npos;
+  })) << mta.Stderr();
   ExpectRunsAs(mta.pid(), nobody_);
 
-  CommandResult sent = RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(low_port),
-                                   "--from", "someone@example.org", "--to",
-                                   "postmaster@example.test"},
-                                  WithTimeout(seconds(30)));
+  CommandResult sent =
+      RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(low_port), "--from",
+                  "someone@example.org", "--to", "postmaster@example.test"},
+                 WithTimeout(seconds(30)));
   EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
   EXPECT_NE(sent.out.find("250 2.0.0 Ok: queued as "), std::string::npos) << sent.out;
   // The queue's directories and the message's file belong to nobody.
@@ -173,23 +173,22 @@ TEST_F(PrivilegeDropTest, MtaBindsAPrivilegedPortThenQueuesMailAsMailOwner) {
 }
 
 TEST_F(PrivilegeDropTest, MissingUserStopsTheStart) {
-  CommandResult filterd = RunCommand({BinaryPath("moat-filterd"), "-c", SourcePath("conf"), "-o",
-                                      "daemon_user=moat-test-no-such-user", "-o",
-                                      "bypass_virus_checks=yes", "-o",
-                                      "data_directory=" + StateDirectory("filterd")},
-                                     WithTimeout(seconds(30)));
+  CommandResult filterd =
+      RunCommand({BinaryPath("moat-filterd"), "-c", SourcePath("conf"), "-o",
+                  "daemon_user=moat-test-no-such-user", "-o", "bypass_virus_checks=yes", "-o",
+                  "data_directory=" + StateDirectory("filterd")},
+                 WithTimeout(seconds(30)));
   EXPECT_EQ(filterd.exit_code, 1);
   EXPECT_NE(filterd.err.find("daemon_user = moat-test-no-such-user: no such user; create it "
                              "(useradd --system moat-test-no-such-user) or set daemon_user = "
                              "root to run as root on purpose"),
             std::string::npos)
       << filterd.err;
-  CommandResult mta =
-      RunCommand({BinaryPath("moat-mta"), "-c", SourcePath("conf"), "-o",
-                  "mail_owner=moat-test-no-such-user", "-o",
-                  "queue_directory=" + StateDirectory("queue"), "-o",
-                  "smtp_listen=127.0.0.1:" + std::to_string(FreeTcpPort())},
-                 WithTimeout(seconds(30)));
+  CommandResult mta = RunCommand(
+      {BinaryPath("moat-mta"), "-c", SourcePath("conf"), "-o", "mail_owner=moat-test-no-such-user",
+       "-o", "queue_directory=" + StateDirectory("queue"), "-o",
+       "smtp_listen=127.0.0.1:" + std::to_string(FreeTcpPort())},
+      WithTimeout(seconds(30)));
   EXPECT_EQ(mta.exit_code, 1);
   EXPECT_NE(mta.err.find("mail_owner = moat-test-no-such-user: no such user"), std::string::npos)
       << mta.err;

@@ -30,8 +30,7 @@ std::string EscapeCell(std::string_view text) {
 
 // `moat config show -d --doc` output ("# doc [type]" then "name = default") as a markdown table.
 std::string Table(const std::string& doc_output) {
-  std::string table =
-      "| parameter | default | type | meaning |\n|---|---|---|---|\n";
+  std::string table = "| parameter | default | type | meaning |\n|---|---|---|---|\n";
   std::istringstream lines(doc_output);
   std::string doc;
   std::size_t rows = 0;
@@ -52,8 +51,8 @@ std::string Table(const std::string& doc_output) {
         doc = doc.substr(0, open);
       }
     }
-    table += "| `" + name + "` | " + (value.empty() ? "" : "`" + EscapeCell(value) + "`") +
-             " | " + EscapeCell(type) + " | " + EscapeCell(doc) + " |\n";
+    table += "| `" + name + "` | " + (value.empty() ? "" : "`" + EscapeCell(value) + "`") + " | " +
+             EscapeCell(type) + " | " + EscapeCell(doc) + " |\n";
     doc.clear();
     ++rows;
   }
@@ -62,8 +61,8 @@ std::string Table(const std::string& doc_output) {
 }
 
 std::string Show(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {BinaryPath("moat"), "-c", SourcePath("conf"), "config", "show",
-                                   "-d", "--doc"};
+  std::vector<std::string> argv = {
+      BinaryPath("moat"), "-c", SourcePath("conf"), "config", "show", "-d", "--doc"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   CommandResult r = RunCommand(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -48,7 +48,8 @@ std::vector<std::string> UnitsForThisBuild(const TempDir& dir) {
   std::vector<std::string> paths;
   for (const std::string& unit : kUnits) {
     std::string text = ReadTextFile(SourcePath("conf/systemd/" + unit));
-    text = Replace(text, "ExecStart=/usr/sbin/moat-mta ", "ExecStart=" + BinaryPath("moat-mta") + " ");
+    text =
+        Replace(text, "ExecStart=/usr/sbin/moat-mta ", "ExecStart=" + BinaryPath("moat-mta") + " ");
     text = Replace(text, "ExecStart=/usr/sbin/moat-filterd ",
                    "ExecStart=" + BinaryPath("moat-filterd") + " ");
     text = Replace(text, "ExecStart=/usr/bin/moat ", "ExecStart=" + BinaryPath("moat") + " ");

@@ -8,11 +8,10 @@
 // with only the port numbers substituted; after each block the test checks what the README
 // says the reader sees, waiting (with a deadline) where the README says "a moment later".
 // Every block of the README must have its checks here, and every check its block.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
@@ -170,8 +169,8 @@ class WalkthroughTest : public ::testing::Test {
     std::smatch m;
     std::string out = run_->Stdout();
     static const std::regex kPid(R"(pid (\d+))");
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), kPid);
-         it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), kPid); it != std::sregex_iterator();
+         ++it) {
       daemon_pids_.push_back(std::stoi((*it)[1].str()));
     }
     return up && run_->Running();
@@ -201,8 +200,9 @@ class WalkthroughTest : public ::testing::Test {
   std::vector<pid_t> daemon_pids_;
 };
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "missing: " << (needle) << "\n" << (haystack)
+#define EXPECT_HAS(haystack, needle)                                                       \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << "missing: " << (needle) << "\n" \
+                                                        << (haystack)
 
 TEST_F(WalkthroughTest, ReadmeStepsGiveWhatTheReadmeSays) {
   std::vector<Block> blocks = WalkthroughBlocks(ReadTextFile(SourcePath("README.md")));
@@ -229,12 +229,13 @@ TEST_F(WalkthroughTest, ReadmeStepsGiveWhatTheReadmeSays) {
           std::smatch m;
           std::string filterd = Log("moat-filterd");
           static const std::regex kPassed(
-              R"((\w+) Passed CLEAN \{RelayedInbound\}, inbound .*Queue-ID: (\w+),.*queued_as: (\w+),)");
+              R"((\w+) Passed CLEAN \{RelayedInbound\}, inbound )"
+              R"(.*Queue-ID: (\w+),.*queued_as: (\w+),)");
           ASSERT_TRUE(std::regex_search(filterd, m, kPassed)) << filterd;
           std::string mta = Log("moat-mta");
           EXPECT_HAS(mta, m[2].str() + ": to=<postmaster@example.test>, relay=127.0.0.1");
-          EXPECT_HAS(mta, "id=" + m[1].str() + ", from MTA(127.0.0.1:" +
-                              std::to_string(ports_.at(10025)) +
+          EXPECT_HAS(mta, "id=" + m[1].str() +
+                              ", from MTA(127.0.0.1:" + std::to_string(ports_.at(10025)) +
                               "): 250 2.0.0 Ok: queued as " + m[3].str() + ")");
         }}},
       {"refused",
@@ -360,10 +361,10 @@ TEST_F(WalkthroughTest, ReadmeStepsGiveWhatTheReadmeSays) {
   };
   std::vector<std::string> names;
   for (const Block& block : blocks) names.push_back(block.name);
-  ASSERT_EQ(names, (std::vector<std::string>{"clean", "clean-delivered", "refused", "gtube",
-                                             "eicar", "banned", "quarantine", "quarantine-show",
-                                             "dkim", "dkim-verify", "queue", "queue-list", "web",
-                                             "logs"}))
+  ASSERT_EQ(names,
+            (std::vector<std::string>{"clean", "clean-delivered", "refused", "gtube", "eicar",
+                                      "banned", "quarantine", "quarantine-show", "dkim",
+                                      "dkim-verify", "queue", "queue-list", "web", "logs"}))
       << "README's walk-through blocks changed: give each its checks here";
 
   ASSERT_TRUE(StartRun()) << run_->Stdout() << run_->Stderr();
