@@ -45,5 +45,7 @@ void RegisterPasswdCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterScanCommand(CLI::App& app, const GlobalOptions& global);
 // `moat web`: the quarantine review in a browser (cli/web_command.cc).
 void RegisterWebCommand(CLI::App& app, const GlobalOptions& global);
+// `moat log summary [FILE...]`: a pflogsumm-style traffic report (cli/log_command.cc).
+void RegisterLogCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -16,6 +16,7 @@
 //                           terminal or stdin)
 //   queue list [--json] | show ID | flush [--site D] | delete|hold|release|requeue ID...|ALL
 //                           the MTA's queue, like mailq, postcat, postqueue -f/-s, postsuper
+//   log summary [FILE...]   a pflogsumm-style report of moat-mta's and moat-filterd's logs
 //
 //   -c DIR          configuration directory (default /etc/moat)
 //   -o name=value   override a parameter of main.cf or filterd.cf (repeatable)
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterPasswdCommand(app, global);
   moat::cli::RegisterScanCommand(app, global);
   moat::cli::RegisterWebCommand(app, global);
+  moat::cli::RegisterLogCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -11,9 +11,10 @@ MOAT_BUILD_PACKAGES=(
   libcpp-httplib-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev libpsl-dev
 )
 # What ./run's appliance uses besides the binaries: sigtool (clamav) for its small signature
-# database, smtp-sink (postfix) as the internal mail server, swaks to try it, publicsuffix for
-# moat-filterd's DMARC organisational domains.
-MOAT_RUN_PACKAGES=(openssl swaks clamav postfix publicsuffix)
+# database, smtp-sink (postfix) as the internal mail server, publicsuffix for moat-filterd's
+# DMARC organisational domains; and what the README's walk-through uses: swaks, zip, dkimpy
+# (python3-dkim) to verify a signature, curl for the web API.
+MOAT_RUN_PACKAGES=(openssl swaks clamav postfix publicsuffix zip python3-dkim curl)
 # Real peers the tests talk to: clients, servers and verifiers no one here wrote.
 MOAT_TEST_PACKAGES=(
   openssl swaks postfix postfix-pcre python3 python3-dkim opendkim-tools libmail-dkim-perl
@@ -22,6 +23,7 @@ MOAT_TEST_PACKAGES=(
   gcab xz-utils bzip2 zstd libarchive-tools lz4
   python3-spf python3-dnspython publicsuffix python3-prometheus-client
   chromium chromium-driver python3-selenium
+  systemd curl
 )
 
 moat_missing_packages() {

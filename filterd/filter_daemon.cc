@@ -39,7 +39,7 @@ void ApplyLogLevel(const FilterdSettings& settings) {
 
 FilterDaemon::FilterDaemon(FilterDaemonOptions options)
     : options_{FilterdSource(std::move(options.source)), std::move(options.content),
-               std::move(options.clamav)},
+               std::move(options.clamav), std::move(options.bind_listeners)},
       snapshots_([&] {
         core::ConfigDiagnostics warnings;
         auto snapshot = BuildFilterdSnapshot(options_.source, options_.content, 1, &warnings);
@@ -92,25 +92,31 @@ core::Status FilterDaemon::Start() {
                             &metrics_};
   service_ = std::make_shared<FilterService>(snapshots_, *cpu_pool_, finisher);
 
-  for (const BankListener& bank : s.listeners) {
-    auto service = service_;
-    std::string name = bank.bank;
-    auto listener = std::make_unique<core::SmtpListener>(
-        io_.get_executor(), snapshot->lmtp_options, core::SmtpListenerOptions{s.max_sessions, 128},
-        [service, name] { return std::make_unique<LmtpHandler>(service, name); });
-    core::Status bound = listener->Listen(bank.endpoint);
-    if (!bound) {
-      listeners_.clear();
-      return core::Fail(bound.error().WithContext(fmt::format("{}_lmtp_listen", bank.bank)));
+  auto bind = [&]() -> core::Status {
+    for (const BankListener& bank : s.listeners) {
+      auto service = service_;
+      std::string name = bank.bank;
+      auto listener = std::make_unique<core::SmtpListener>(
+          io_.get_executor(), snapshot->lmtp_options,
+          core::SmtpListenerOptions{s.max_sessions, 128},
+          [service, name] { return std::make_unique<LmtpHandler>(service, name); });
+      core::Status bound = listener->Listen(bank.endpoint);
+      if (!bound) {
+        listeners_.clear();
+        return core::Fail(bound.error().WithContext(fmt::format("{}_lmtp_listen", bank.bank)));
+      }
+      listeners_.push_back(Listener{bank.bank, std::move(listener)});
     }
-    listeners_.push_back(Listener{bank.bank, std::move(listener)});
-  }
+    return {};
+  };
+  core::Status bound = options_.bind_listeners ? options_.bind_listeners(bind) : bind();
+  if (!bound) return bound;
   if (s.metrics_listen) {
     auto server = std::make_unique<core::MetricsHttpServer>(io_.get_executor(), registry_);
-    core::Status bound = server->Listen(*s.metrics_listen);
-    if (!bound) {
+    core::Status metrics_bound = server->Listen(*s.metrics_listen);
+    if (!metrics_bound) {
       listeners_.clear();
-      return core::Fail(bound.error());
+      return core::Fail(metrics_bound.error());
     }
     metrics_server_ = std::move(server);
   }

@@ -69,6 +69,9 @@ struct FilterDaemonOptions {
   ContentFactory content = BasicContentFactory();
   // The ClamAV service the content uses, for the metrics (null or unset: none).
   std::function<std::shared_ptr<scanners::ClamavService>()> clamav = nullptr;
+  // Start() binds the listeners through this when set: moat-filterd's main() passes
+  // core::PrivilegeDrop::BindAndDrop, so only the binding runs with root's ids.
+  std::function<core::Status(const std::function<core::Status()>& bind)> bind_listeners = nullptr;
 };
 
 class FilterDaemon {

@@ -27,6 +27,10 @@ constexpr ParameterSpec kGeneral[] = {
     s::Computed(s::Path("config_directory", "", "The configuration directory (the -c option)"),
                 core::ConfigDirectoryDefault),
     s::Path("data_directory", "/var/lib/moat", "Directory for moat-filterd's state"),
+    s::String("daemon_user", "moat",
+              "User moat-filterd runs as when started as root, root's ids kept only to bind its "
+              "listeners (amavis $daemon_user; a uid 0 user keeps root on purpose; a missing user "
+              "stops the start)"),
     s::Choice("log_target", "stderr", "stderr|syslog", "Where moat-filterd logs: stderr or syslog"),
     s::Choice("log_level", "info", "trace|debug|info|warn|error|critical|off",
               "Lowest severity that is logged"),

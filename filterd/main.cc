@@ -31,6 +31,9 @@
 //   -o name=value   override a filterd.cf parameter (repeatable)
 //   --check         check the configuration, print every warning, exit 0 (or 1 on an error)
 //
+//   Started as root, it becomes daemon_user (default moat) before opening its state, taking
+//   root's ids back only to bind the listeners, and then gives root up for good.
+//
 //   Signals: SIGHUP reloads the configuration in the background (a bad one is logged and the
 //   running one stays); SIGTERM and SIGINT stop accepting connections, finish the transactions
 //   in flight (at most shutdown_timeout) and exit 0.
@@ -57,6 +60,7 @@
 #include "core/config_error.h"
 #include "core/config_version.h"
 #include "core/logging.h"
+#include "core/privileges.h"
 #include "filterd/daemon_content.h"
 #include "filterd/filter_daemon.h"
 #include "filterd/filterd_parameters.h"
@@ -92,9 +96,21 @@ int main(int argc, char** argv) {
     log.level = config->GetString("log_level");
     moat::core::InitLogging(log);
 
+    // Started as root: ClamAV and the quarantine are opened as daemon_user already, root comes
+    // back only to bind the listeners.
+    auto privileges =
+        moat::core::PrivilegeDrop::Begin(config->GetString("daemon_user"), "daemon_user");
+    if (!privileges) {
+      spdlog::critical("{}", privileges.error().message());
+      return 1;
+    }
+    spdlog::info("{}", privileges->running());
     moat::filterd::DaemonContent content;
     moat::filterd::FilterDaemon daemon(
-        {source, content.Factory(), [&content] { return content.clamav(); }});
+        {source, content.Factory(), [&content] { return content.clamav(); },
+         [&](const std::function<moat::core::Status()>& bind) {
+           return privileges->BindAndDrop(bind);
+         }});
     return daemon.Run();
   } catch (const moat::core::ConfigError& e) {
     fmt::print(stderr, "{}: error: {}\n", e.location().ToString(), e.message());

@@ -44,6 +44,9 @@
 //   --check         load and compile the configuration (tables, certificates, restrictions), print
 //                   every warning, exit 0 (or 1 on an error) without listening
 //
+//   Started as root, it becomes mail_owner (default moat) before opening the queue, taking
+//   root's ids back only to bind the listeners, and then gives root up for good.
+//
 //   Signals: SIGHUP re-reads main.cf, master.cf and the tables into a new snapshot in the
 //   background and swaps it in for new connections (smtpd and cleanup; the queue manager keeps
 //   its routing until a restart); a configuration with errors is logged and the old one stays.
@@ -84,6 +87,7 @@
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/metrics_http_server.h"
+#include "core/privileges.h"
 #include "mta/mta_parameters.h"
 #include "mta/mta_metrics.h"
 #include "mta/mta_snapshot.h"
@@ -344,6 +348,12 @@ int main(int argc, char** argv) {
   log.level = main.GetString("log_level");
   moat::core::InitLogging(log);
   for (const std::string& warning : warnings) spdlog::warn("{}", warning);
+  // Started as root: the queue is opened as mail_owner already, root comes back only to bind.
+  auto privileges = moat::core::PrivilegeDrop::Begin(main.GetString("mail_owner"), "mail_owner");
+  if (!privileges) {
+    spdlog::critical("{}", privileges.error().message());
+    return 1;
+  }
 
   // A client that vanishes mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
@@ -377,7 +387,9 @@ int main(int argc, char** argv) {
       daemon.metrics.get());
   std::size_t services = (*snapshot)->smtpd_services.size();
   const std::string metrics_listen = main.GetString("metrics_listen");
-  if (auto status = daemon.server->Start(std::move(*snapshot)); !status) {
+  if (auto status = privileges->BindAndDrop(
+          [&] { return daemon.server->Start(std::move(*snapshot)); });
+      !status) {
     spdlog::critical("{}", status.error().message());
     return 1;
   }
@@ -398,8 +410,8 @@ int main(int argc, char** argv) {
   }
   asio::co_spawn(daemon.io, SignalLoop(daemon, signals), asio::detached);
   daemon.qmgr->Start();
-  spdlog::info("moat-mta {} started from {} ({} smtpd services)", moat::core::kMoatVersion,
-               directory, services);
+  spdlog::info("moat-mta {} started from {} ({} smtpd services), {}", moat::core::kMoatVersion,
+               directory, services, privileges->running());
 
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;

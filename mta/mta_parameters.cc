@@ -58,6 +58,10 @@ constexpr ParameterSpec kGeneral[] = {
     s::Path("data_directory", "/var/lib/moat",
             "Directory for moat-mta's persistent data (caches, greylisting). Moat default: "
             "/var/lib/moat"),
+    s::String("mail_owner", "moat",
+              "User moat-mta runs as when started as root, root's ids kept only to bind its "
+              "ports (a uid 0 user keeps root on purpose; a missing user stops the start). Moat "
+              "default: moat"),
     s::String("mail_name", "Moat", "Mail system name in the SMTP greeting and Received headers. "
                                    "Moat default: Moat"),
     s::String("syslog_name", "${multi_instance_name?{$multi_instance_name}:{moat-mta}}",

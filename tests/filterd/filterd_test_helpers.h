@@ -38,6 +38,7 @@ inline std::string TestFilterdConf(const std::string& dir, int forward_port, int
       "worker_threads = 2\n"
       "forward_timeout = 10s\n"
       "shutdown_timeout = 10s\n"
+      "daemon_user = root\n"
       // DKIM and DMARC lookups go to a loopback port where nothing answers (refused at once:
       // temperror), never to the machine's resolver; tests that need DNS start dnsmasq and
       // set dns_servers again (the later line wins).

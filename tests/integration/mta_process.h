@@ -55,6 +55,7 @@ class MtaProcess {
         "minimal_backoff_time = 1s\n"
         "maximal_backoff_time = 2s\n"
         "queue_run_delay = 1s\n"
+        "mail_owner = root\n"
         // MX and other lookups go to a loopback port where nothing answers, never to the
         // machine's resolver; tests that need DNS start dnsmasq and set dns_servers.
         "dns_servers = 127.0.0.1:{}\n",
