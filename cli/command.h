@@ -43,5 +43,7 @@ void RegisterPasswdCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterScanCommand(CLI::App& app, const GlobalOptions& global);
 // `moat web`: the quarantine review in a browser (cli/web_command.cc).
 void RegisterWebCommand(CLI::App& app, const GlobalOptions& global);
+// `moat greylist list|clear`: moat-mta's greylisting state (cli/greylist_command.cc).
+void RegisterGreylistCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -14,6 +14,8 @@
 //                           parameter values as "name = value", like postconf
 //   passwd [--user NAME]    a password hash for smtpd_sasl_password_maps (password from the
 //                           terminal or stdin)
+//   greylist list [--json] | clear [--expired]
+//                           moat-mta's greylisting triplets and auto-allowed client networks
 //
 //   -c DIR          configuration directory (default /etc/moat)
 //   -o name=value   override a parameter of main.cf or filterd.cf (repeatable)
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterPasswdCommand(app, global);
   moat::cli::RegisterScanCommand(app, global);
   moat::cli::RegisterWebCommand(app, global);
+  moat::cli::RegisterGreylistCommand(app, global);
 
   try {
     app.parse(argc, argv);
