@@ -28,6 +28,31 @@
 // accepted and the error logged — rather than deferring every message while the disk is full.
 // Check() returns the error; the restriction decides (and logs).
 //
+// Configuration, next to the postgrey option each one replaces (postgrey(8), version 1.37):
+//   smtpd_recipient_restrictions = ..., reject_unauth_destination, check_greylist
+//                                         check_policy_service inet:127.0.0.1:10023
+//   greylist_delay = 300s                 --delay=300
+//   greylist_retry_window = 2d            --retry-window=2 (postgrey counts it from the first
+//                                         attempt; Moat from the end of the delay)
+//   greylist_max_age = 35d                --max-age=35
+//   greylist_auto_allow_clients = 5       --auto-whitelist-clients=5 (0: --noauto-whitelist-...)
+//   greylist_ipv4_prefix = 24, greylist_ipv6_prefix = 64
+//                                         --lookup-by-subnet (--lookup-by-host: 32 and 128)
+//   greylist_client_exemptions = cidr:/etc/moat/greylist_clients.cidr, ...
+//                                         --whitelist-clients=FILE (postgrey_whitelist_clients:
+//                                         names, addresses, /regexps/ -> a cidr:, hash: or pcre:
+//                                         table with the value OK, looked up as
+//                                         check_client_access looks up)
+//   greylist_recipient_exemptions = hash:/etc/moat/greylist_recipients
+//                                         --whitelist-recipients=FILE (postgrey_whitelist_
+//                                         recipients: addresses, domains, "postmaster@" ->
+//                                         the same keys as check_recipient_access)
+//   greylist_text = Greylisted, see ...   --greylist-text (%s and %r as postgrey)
+//   greylist_header = yes                 --x-greylist-header
+//   greylist_normalize_sender = yes       postgrey's built-in sender substitutions
+//   greylist_database = $data_directory/greylist.sqlite
+//                                         --dbdir (Berkeley DB) -> one SQLite file
+//
 // Time comes from an injected clock (Unix milliseconds) so tests can move it. Thread safety:
 // Check() may be called from any thread; a mutex orders the read-modify-write of one store.
 #pragma once
