@@ -8,7 +8,9 @@
 //       the list's TXT text; a DNS failure is DUNNO.
 //   check_greylist                    (moat) postgrey's policy, for smtpd_recipient_restrictions
 //       after reject_unauth_destination; a new triplet is DEFER_IF_PERMIT "450 4.7.1", exactly
-//       what postgrey answers through check_policy_service.
+//       what postgrey answers through check_policy_service. Never for mynetworks or
+//       SASL-authenticated clients, nor for greylist_client_exemptions and
+//       greylist_recipient_exemptions (any value but DUNNO exempts).
 //   check_spf                         (moat) policyd-spf's check where the list puts it; the same
 //       check smtpd_spf_checks = yes runs (once per transaction either way).
 #include <string>
@@ -116,6 +118,11 @@ class GreylistRestriction final : public Restriction {
     const std::string* recipient = c.recipient();
     // Greylisting judges one recipient: outside RCPT (or at DATA with several) it has none.
     if (recipient == nullptr || recipient->empty() || c.session().unix_socket) {
+      return Verdict::kDunno;
+    }
+    // Our own users and networks are never delayed, wherever the list puts check_greylist.
+    if (!c.session().auth_user.empty()) return Verdict::kDunno;
+    if (auto mine = c.settings().mynetworks.Contains(c.session().client_address); mine && *mine) {
       return Verdict::kDunno;
     }
     for (const auto& table : client_exemptions_.tables()) {

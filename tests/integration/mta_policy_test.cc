@@ -295,5 +295,25 @@ TEST(MtaPolicyTest, SpfChecksRejectOnlyWhenConfiguredAndAddReceivedSpf) {
   EXPECT_EQ(mta.Stop(), 0);
 }
 
+// moat check-config: the new parameters are known and checked, the new restrictions implemented.
+TEST(MtaPolicyTest, CheckConfigReportsPolicyMistakes) {
+  TempDir dir;
+  MtaProcess mta(dir, std::string(kStrangers) +
+                          "smtpd_recipient_restrictions = reject_unauth_destination,\n"
+                          "    reject_rbl_client zen.example, check_greylist, check_spf\n"
+                          "postscreen_dnsbl_sites = zen.example*2\n"
+                          "smtpd_spf_checks = yes\n");
+  auto good = RunCommand({moat::testing::BinaryPath("moat"), "-c", dir.path(), "check-config"});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_EQ((good.out + good.err).find("not supported"), std::string::npos) << good.out;
+  auto bad = RunCommand({moat::testing::BinaryPath("moat"), "-c", dir.path(), "-o",
+                         "smtpd_spf_stage=data", "-o", "postscreen_dnsbl_sites=bad..example*2",
+                         "-o", "greylist_delay=soon", "check-config"});
+  EXPECT_EQ(bad.exit_code, 1);
+  for (const char* name : {"smtpd_spf_stage", "bad..example", "greylist_delay"}) {
+    EXPECT_NE((bad.out + bad.err).find(name), std::string::npos) << name << "\n" << bad.out;
+  }
+}
+
 }  // namespace
 }  // namespace moat::mta
