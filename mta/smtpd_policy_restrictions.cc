@@ -238,7 +238,10 @@ asio::awaitable<Verdict> EvaluateSpfCheck(RestrictionContext& c) {
       co_return Verdict::kDunno;
     }
     SpfEvaluator evaluator(*c.services().spf_dns, s.spf.evaluator);
-    SpfPolicyResult result = co_await CheckSpfPolicy(evaluator, s.spf, session, *c.sender());
+    // GCC 12: the sender's copy is a temporary; make the awaitable before awaiting it.
+    asio::awaitable<SpfPolicyResult> checking =
+        CheckSpfPolicy(evaluator, s.spf, session, *c.sender());
+    SpfPolicyResult result = co_await std::move(checking);
     spdlog::info("{}: {}: {}", s.syslog_name, state.client_namaddr, result.verdict.log);
     for (std::string& header : result.verdict.prepend_headers) {
       state.actions.prepend_headers.push_back(std::move(header));
