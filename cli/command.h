@@ -47,5 +47,7 @@ void RegisterScanCommand(CLI::App& app, const GlobalOptions& global);
 void RegisterWebCommand(CLI::App& app, const GlobalOptions& global);
 // `moat log summary [FILE...]`: a pflogsumm-style traffic report (cli/log_command.cc).
 void RegisterLogCommand(CLI::App& app, const GlobalOptions& global);
+// `moat greylist list|clear`: moat-mta's greylisting state (cli/greylist_command.cc).
+void RegisterGreylistCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace moat::cli

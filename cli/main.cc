@@ -17,6 +17,8 @@
 //   queue list [--json] | show ID | flush [--site D] | delete|hold|release|requeue ID...|ALL
 //                           the MTA's queue, like mailq, postcat, postqueue -f/-s, postsuper
 //   log summary [FILE...]   a pflogsumm-style report of moat-mta's and moat-filterd's logs
+//   greylist list [--json] | clear [--expired]
+//                           moat-mta's greylisting triplets and auto-allowed client networks
 //
 //   -c DIR          configuration directory (default /etc/moat)
 //   -o name=value   override a parameter of main.cf or filterd.cf (repeatable)
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   moat::cli::RegisterScanCommand(app, global);
   moat::cli::RegisterWebCommand(app, global);
   moat::cli::RegisterLogCommand(app, global);
+  moat::cli::RegisterGreylistCommand(app, global);
 
   try {
     app.parse(argc, argv);

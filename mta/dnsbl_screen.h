@@ -82,7 +82,12 @@ struct ScreenResult {
 class DnsblScreen {
  public:
   DnsblScreen(DnsblClient& client, DnsblScreenOptions options)
-      : client_(client), options_(std::move(options)) {}
+      : client_(client),
+        shared_(std::make_shared<const DnsblScreenOptions>(std::move(options))),
+        options_(*shared_) {}
+  // Options shared with the service snapshot (no copy per connection).
+  DnsblScreen(DnsblClient& client, std::shared_ptr<const DnsblScreenOptions> options)
+      : client_(client), shared_(std::move(options)), options_(*shared_) {}
 
   // The DNSBL score alone (step 2).
   asio::awaitable<DnsblScore> Score(asio::ip::address client);
@@ -93,7 +98,8 @@ class DnsblScreen {
 
  private:
   DnsblClient& client_;
-  DnsblScreenOptions options_;
+  std::shared_ptr<const DnsblScreenOptions> shared_;
+  const DnsblScreenOptions& options_;
 };
 
 }  // namespace moat::mta

@@ -392,7 +392,12 @@ constexpr ParameterSpec kPolicy[] = {
     s::Time("greylist_max_age", "35d", 'd', "(moat) When unused triplets are forgotten"),
     s::Integer("greylist_auto_allow_clients", "5",
                "(moat) Successful retries after which a client skips greylisting (0 = never)"),
-    s::Tables("greylist_exemption_maps", "", "(moat) Clients, senders or recipients never greylisted"),
+    s::Tables("greylist_client_exemptions", "",
+              "(moat) Clients never greylisted, looked up as check_client_access does (address, "
+              "networks, name): any value but DUNNO exempts (postgrey's --whitelist-clients)"),
+    s::Tables("greylist_recipient_exemptions", "",
+              "(moat) Recipients never greylisted, looked up as check_recipient_access does: any "
+              "value but DUNNO exempts (postgrey's --whitelist-recipients)"),
     s::Path("greylist_database", "$data_directory/greylist.sqlite",
             "(moat) SQLite file with the greylisting state"),
     s::Integer("greylist_ipv4_prefix", "24", "(moat) IPv4 client network size for triplets", 0,
@@ -400,7 +405,11 @@ constexpr ParameterSpec kPolicy[] = {
     s::Integer("greylist_ipv6_prefix", "64", "(moat) IPv6 client network size for triplets", 0,
                128),
     s::Bool("smtpd_spf_checks", "no",
-            "(moat) Check SPF at MAIL FROM (never for mynetworks or authenticated clients)"),
+            "(moat) Check SPF as policyd-spf does, at smtpd_spf_stage (never for mynetworks or "
+            "authenticated clients)"),
+    s::Choice("smtpd_spf_stage", "rcpt", "mail|rcpt",
+              "(moat) Where smtpd_spf_checks checks: at MAIL FROM, or at the first RCPT TO the "
+              "restrictions accepted"),
     s::Bool("smtpd_spf_reject_fail", "no", "(moat) Reject mail whose SPF result is fail"),
     s::Bool("smtpd_spf_received_header", "yes", "(moat) Add a Received-SPF header"),
     // --- issue 12 (inbound policy): parameters of mta/spf_*, mta/dnsbl_*, mta/greylist_* ---
@@ -687,6 +696,7 @@ constexpr RestrictionName kRestrictions[] = {
     {"permit_dnswl_client", Argument::kDomain, true},
     {"permit_rhswl_client", Argument::kDomain, true},
     {"check_greylist", Argument::kNone, true},  // (moat) built-in greylisting
+    {"check_spf", Argument::kNone, true},       // (moat) built-in SPF (policyd-spf)
     // Postfix has these; moat-mta does not implement them.
     {"check_policy_service", Argument::kServer, false},
     {"check_reverse_client_hostname_access", Argument::kTable, false},

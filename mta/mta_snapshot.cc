@@ -119,14 +119,16 @@ core::Result<std::shared_ptr<const MtaSnapshot>> BuildMtaSnapshot(
     }
     std::vector<core::ConfigEntry> overrides =
         postscreen ? PostscreenOverrides(service, config.master) : service.overrides;
-    if (postscreen) {
-      snapshot->warnings.push_back(fmt::format(
-          "{}: service {}: postscreen's DNSBL and protocol tests are not implemented yet; "
-          "connections go straight to smtpd",
-          service.location.ToString(), service.Key()));
-    }
     std::shared_ptr<const core::Config> service_config =
         overrides.empty() ? config.main : main.WithOverrides(overrides);
+    if (postscreen && service_config->GetString("postscreen_greet_action") != "ignore") {
+      // The access list and the DNSBL screen run in smtpd at connect (smtpd_handler.h); the
+      // pregreet and deep protocol tests do not exist in moat-mta.
+      snapshot->warnings.push_back(fmt::format(
+          "{}: service {}: postscreen_greet_action: the pregreet test is not implemented; "
+          "only postscreen_access_list and the DNSBL screen run",
+          service.location.ToString(), service.Key()));
+    }
     auto endpoints = ServiceEndpoints(service, main);
     if (!endpoints) {
       return core::Fail(endpoints.error().code(), "{}: service {}: {}",
@@ -140,6 +142,7 @@ core::Result<std::shared_ptr<const MtaSnapshot>> BuildMtaSnapshot(
     spec.config = std::move(service_config);
     spec.endpoints = std::move(*endpoints);
     spec.process_limit = service.process_limit;
+    spec.postscreen = postscreen;
     auto built = BuildSmtpdService(spec, tables, registry);
     if (!built) {
       return core::Fail(built.error().code(), "{}: service {}: {}", service.location.ToString(),

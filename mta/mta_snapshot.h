@@ -9,8 +9,8 @@
 //                       extension); a bare port listens on inet_interfaces (all, loopback-only, or
 //                       addresses), filtered by inet_protocols
 //   inet + postscreen   served by smtpd directly, with the -o of the postscreen line and of the
-//                       "smtpd pass" service (the DNSBL screen itself is a later issue; a warning
-//                       says so)
+//                       "smtpd pass" service; postscreen_access_list and the DNSBL screen run
+//                       at connect (smtpd_handler.h), the pregreet/protocol tests do not
 //   pass                part of postscreen's set-up, not a listener of its own
 //   unix, fifo, ...     Postfix's internal services (pickup, cleanup, qmgr, ...): built in;
 //                       delivery transports (smtp, lmtp, relay, amavisfeed ...): the queue

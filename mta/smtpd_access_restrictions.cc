@@ -340,6 +340,24 @@ RestrictionFactory AccessFactory(AccessTarget target) {
 
 }  // namespace
 
+core::Result<std::optional<AccessMatch>> LookupClientAccess(const core::LookupTable& table,
+                                                            RestrictionContext& c) {
+  auto found = DomainAccess(table, c.state().client_name, false, c.settings().access_parent_style);
+  if (found && !*found) found = AddressAccess(table, c.session().client_address);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return std::nullopt;
+  return AccessMatch{std::move((*found)->value), std::move((*found)->key)};
+}
+
+core::Result<std::optional<AccessMatch>> LookupMailAccess(const core::LookupTable& table,
+                                                          std::string_view address,
+                                                          const SmtpdServiceSettings& settings) {
+  auto found = MailAccess(table, address, settings);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return std::nullopt;
+  return AccessMatch{std::move((*found)->value), std::move((*found)->key)};
+}
+
 core::Result<std::shared_ptr<const Restriction>> MakeBareTableRestriction(
     const RestrictionBuildContext& build, std::string_view table) {
   return AccessFactory(AccessTarget::kStageDefault)(build, table);

@@ -1,10 +1,16 @@
 // smtpd_handler.cc - moat-mta's smtpd decisions (Postfix smtpd.c's command handlers).
 #include "mta/smtpd_handler.h"
 
+// clang-format off
+#include <asio/co_spawn.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/use_awaitable.hpp>
+// clang-format on
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "mta/mta_metrics.h"
+#include "mta/dnsbl_screen.h"
 #include "mta/smtpd_policy.h"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -79,10 +85,44 @@ asio::awaitable<core::SmtpReply> SmtpdHandler::OnConnect(const core::SmtpSession
     }
   }
   spdlog::info("{}: connect from {}", s.syslog_name, state_.client_namaddr);
+  if (service_->screen && client_ip_) {
+    core::SmtpReply dropped = co_await Screen(info);
+    if (!dropped.empty()) co_return dropped;
+  }
   if (!s.delay_reject) {
-    SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+    SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
     core::SmtpReply reply = co_await policy.CheckClient("CONNECT");
     co_return reply;
+  }
+  co_return core::SmtpReply();
+}
+
+asio::awaitable<core::SmtpReply> SmtpdHandler::Screen(const core::SmtpSessionInfo& info) {
+  const SmtpdServiceSettings& s = service_->settings;
+  DnsblClient* client = runtime_->policy.dnsbl;
+  std::error_code ec;
+  asio::ip::address address = asio::ip::make_address(info.client_address, ec);
+  if (client == nullptr || ec) co_return core::SmtpReply();
+  DnsblScreen screen(*client, service_->screen);
+  // The DNSBL queries share state on the resolver's strand (dnsbl_client.h).
+  asio::awaitable<ScreenResult> screening = screen.Screen(address);
+  ScreenResult result = co_await asio::co_spawn(client->resolver().executor(),
+                                                std::move(screening), asio::use_awaitable);
+  if (!result.verdict.log.empty()) {
+    spdlog::info("{}: {}: {}", s.syslog_name, state_.client_namaddr, result.verdict.log);
+  }
+  switch (result.verdict.action) {
+    case PolicyAction::kDrop:
+      spdlog::info("{}: DISCONNECT {}: {}", s.syslog_name, state_.client_namaddr,
+                   result.verdict.reply.ToString());
+      co_return result.verdict.reply;
+    case PolicyAction::kReject:
+    case PolicyAction::kDefer:
+      screen_refusal_ = result.verdict.reply;
+      break;
+    case PolicyAction::kDunno:
+    case PolicyAction::kPermit:
+      break;
   }
   co_return core::SmtpReply();
 }
@@ -90,7 +130,7 @@ asio::awaitable<core::SmtpReply> SmtpdHandler::OnConnect(const core::SmtpSession
 asio::awaitable<core::SmtpReply> SmtpdHandler::OnHelo(const core::SmtpSessionInfo& info,
                                                       const std::string& helo) {
   if (service_->settings.delay_reject) co_return core::SmtpReply();
-  SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+  SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
   core::SmtpReply reply = co_await policy.CheckHelo(helo, info.esmtp ? "EHLO" : "HELO");
   co_return reply;
 }
@@ -176,8 +216,13 @@ asio::awaitable<core::SmtpReply> SmtpdHandler::OnMail(const core::SmtpSessionInf
     }
   }
   if (!s.delay_reject) {
-    SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+    SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
     core::SmtpReply reply = co_await policy.CheckMail(sender_, "MAIL");
+    if (!reply.empty()) co_return reply;
+  }
+  if (s.spf_checks && s.spf_stage == SpfStage::kMail) {
+    SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
+    core::SmtpReply reply = co_await policy.CheckSpf(sender_, nullptr);
     co_return reply;
   }
   co_return core::SmtpReply();
@@ -195,6 +240,12 @@ asio::awaitable<core::SmtpReply> SmtpdHandler::OnRcpt(const core::SmtpSessionInf
                                                         info.client_address));
   }
   std::string recipient = InternalizeAddress(rcpt.recipient);
+  if (screen_refusal_) {
+    spdlog::info("{}: NOQUEUE: reject: RCPT from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>",
+                 s.syslog_name, state_.client_namaddr, screen_refusal_->ToString(), sender_,
+                 recipient, info.esmtp ? "ESMTP" : "SMTP", info.helo);
+    co_return *screen_refusal_;
+  }
   auto status = s.resolver.Resolve(recipient, scratch_address_);
   if (!status) {
     spdlog::warn("{}: resolving <{}>: {}", s.syslog_name, recipient, status.error().message());
@@ -204,15 +255,19 @@ asio::awaitable<core::SmtpReply> SmtpdHandler::OnRcpt(const core::SmtpSessionInf
   if (scratch_address_.syntax_error) {
     co_return core::SmtpReply(501, "5.1.3", "Bad recipient address syntax");
   }
-  SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+  SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
   core::SmtpReply reply = co_await policy.CheckRcpt(sender_, recipient, envelope.recipients.size());
+  if (reply.empty() && s.spf_checks && s.spf_stage == SpfStage::kRcpt) {
+    core::SmtpReply spf = co_await policy.CheckSpf(sender_, &recipient);
+    reply = std::move(spf);
+  }
   if (reply.empty()) recipients_.push_back(std::move(recipient));
   co_return reply;
 }
 
 asio::awaitable<core::SmtpReply> SmtpdHandler::OnDataStart(const core::SmtpSessionInfo& info,
                                                            const core::SmtpEnvelope&) {
-  SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+  SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
   core::SmtpReply reply = co_await policy.CheckData(sender_, recipients_);
   co_return reply;
 }
@@ -222,7 +277,7 @@ asio::awaitable<std::vector<core::SmtpReply>> SmtpdHandler::OnMessage(
   const SmtpdServiceSettings& s = service_->settings;
   std::vector<core::SmtpReply> replies;
   {
-    SmtpdPolicy policy(*service_, info, state_, runtime_->dns);
+    SmtpdPolicy policy(*service_, info, state_, runtime_->policy);
     core::SmtpReply reply = co_await policy.CheckEndOfData(sender_, recipients_);
     if (!reply.empty()) {
       ResetTransaction();

@@ -62,7 +62,7 @@ asio::awaitable<Verdict> EvaluateRestrictions(const RestrictionList& list,
 
 asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckClient(std::string_view command) {
   state_.defer_if_permit.active = false;
-  RestrictionContext context(service_, session_, state_, dns_);
+  RestrictionContext context(service_, session_, state_, services_);
   context.SetStage(RestrictionStage::kClient, state_.client_namaddr, command);
   context.SetHelo(&session_.helo);
   Verdict status = Verdict::kDunno;
@@ -78,7 +78,7 @@ asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckHelo(const std::string& helo,
                                                         std::string_view command) {
   if (helo.empty()) co_return core::SmtpReply();
   state_.defer_if_permit.active = state_.defer_if_permit_client;
-  RestrictionContext context(service_, session_, state_, dns_);
+  RestrictionContext context(service_, session_, state_, services_);
   context.SetStage(RestrictionStage::kHelo, helo, command);
   context.SetHelo(&helo);
   Verdict status = Verdict::kDunno;
@@ -94,7 +94,7 @@ asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckMail(const std::string& sende
                                                         std::string_view command) {
   state_.defer_if_permit.active = state_.defer_if_permit_client || state_.defer_if_permit_helo;
   state_.sender_rcptmap_checked = false;
-  RestrictionContext context(service_, session_, state_, dns_);
+  RestrictionContext context(service_, session_, state_, services_);
   context.SetStage(RestrictionStage::kSender, sender, command);
   context.SetHelo(&session_.helo);
   context.SetSender(&sender);
@@ -128,7 +128,7 @@ asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckRcpt(const std::string& sende
   state_.defer_if_permit.active = state_.defer_if_permit_client || state_.defer_if_permit_helo ||
                                   state_.defer_if_permit_sender;
 
-  RestrictionContext context(service_, session_, state_, dns_);
+  RestrictionContext context(service_, session_, state_, services_);
   context.SetStage(RestrictionStage::kRecipient, recipient, "RCPT");
   context.SetHelo(&session_.helo);
   context.SetSender(&sender);
@@ -164,7 +164,7 @@ asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckMessageStage(
     const std::vector<std::string>& recipients) {
   if (list.empty()) co_return core::SmtpReply();
   state_.defer_if_permit.active = false;
-  RestrictionContext context(service_, session_, state_, dns_);
+  RestrictionContext context(service_, session_, state_, services_);
   const bool data = stage == RestrictionStage::kData;
   context.SetStage(stage, data ? "DATA" : "END-OF-DATA", data ? "DATA" : "END-OF-MESSAGE");
   context.SetHelo(&session_.helo);
@@ -192,6 +192,21 @@ asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckEndOfData(
   core::SmtpReply reply = co_await CheckMessageStage(
       RestrictionStage::kEndOfData, service_.end_of_data_restrictions, sender, recipients);
   co_return reply;
+}
+
+asio::awaitable<core::SmtpReply> SmtpdPolicy::CheckSpf(const std::string& sender,
+                                                       const std::string* recipient) {
+  RestrictionContext context(service_, session_, state_, services_);
+  if (recipient != nullptr) {
+    context.SetStage(RestrictionStage::kRecipient, *recipient, "RCPT");
+    context.SetRecipient(recipient);
+  } else {
+    context.SetStage(RestrictionStage::kSender, sender, "MAIL");
+  }
+  context.SetHelo(&session_.helo);
+  context.SetSender(&sender);
+  Verdict status = co_await EvaluateSpfCheck(context);
+  co_return status == Verdict::kReject ? context.reply() : core::SmtpReply();
 }
 
 }  // namespace moat::mta

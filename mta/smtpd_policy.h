@@ -15,6 +15,7 @@
 //                 always accepted (RFC 5321).
 //   CheckData     smtpd_data_restrictions at DATA
 //   CheckEndOfData smtpd_end_of_data_restrictions after the message
+//   CheckSpf      the implicit SPF check of smtpd_spf_checks = yes (as check_spf)
 //
 // Each returns an empty reply to accept, or the refusal. defer_if_permit raised in the client,
 // HELO or sender stage is carried to RCPT, as in Postfix.
@@ -29,7 +30,7 @@
 #include <asio/awaitable.hpp>
 // clang-format on
 
-#include "core/dns_resolver.h"
+#include "mta/smtpd_policy_services.h"
 #include "core/smtp_handler.h"
 #include "core/smtp_reply.h"
 #include "mta/smtpd_restriction_context.h"
@@ -40,8 +41,8 @@ namespace moat::mta {
 class SmtpdPolicy {
  public:
   SmtpdPolicy(const SmtpdService& service, const core::SmtpSessionInfo& session,
-              SmtpdPolicyState& state, core::DnsResolver* dns)
-      : service_(service), session_(session), state_(state), dns_(dns) {}
+              SmtpdPolicyState& state, const SmtpdPolicyServices& services)
+      : service_(service), session_(session), state_(state), services_(services) {}
 
   // `command` names the SMTP command for logs ("CONNECT", "RCPT", ...).
   asio::awaitable<core::SmtpReply> CheckClient(std::string_view command);
@@ -55,6 +56,9 @@ class SmtpdPolicy {
                                              const std::vector<std::string>& recipients);
   asio::awaitable<core::SmtpReply> CheckEndOfData(const std::string& sender,
                                                   const std::vector<std::string>& recipients);
+  // smtpd_spf_checks: the SPF check at MAIL (`recipient` null) or RCPT (EvaluateSpfCheck()).
+  asio::awaitable<core::SmtpReply> CheckSpf(const std::string& sender,
+                                            const std::string* recipient);
 
  private:
   asio::awaitable<core::SmtpReply> CheckMessageStage(RestrictionStage stage,
@@ -65,7 +69,7 @@ class SmtpdPolicy {
   const SmtpdService& service_;
   const core::SmtpSessionInfo& session_;
   SmtpdPolicyState& state_;
-  core::DnsResolver* dns_;
+  const SmtpdPolicyServices& services_;
 };
 
 }  // namespace moat::mta

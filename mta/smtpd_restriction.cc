@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/config_value.h"
+#include "mta/smtpd_builtin_restrictions.h"
 
 namespace moat::mta {
 namespace {
@@ -71,8 +72,11 @@ std::vector<std::string> RestrictionRegistry::Names() const {
 }
 
 const RestrictionRegistry& DefaultRestrictionRegistry() {
-  // Later modules add their restrictions here (reject_rbl_client, check_greylist, SPF, ...).
-  static const RestrictionRegistry registry = BuiltinRestrictions();
+  static const RestrictionRegistry registry = [] {
+    RestrictionRegistry r = BuiltinRestrictions();
+    AddPolicyRestrictions(r);
+    return r;
+  }();
   return registry;
 }
 

@@ -33,6 +33,8 @@ void SmtpdPolicyState::ResetTransaction() {
   recipient_rcptmap_checked = false;
   actions = SmtpdActions();
   redirect.reset();
+  spf.reset();
+  greylist_header_added = false;
   sender_resolved = false;
   recipient_resolved = false;
   defer_if_permit_sender = false;

@@ -30,6 +30,8 @@
 #include "core/smtp_reply.h"
 #include "mta/address_class.h"
 #include "mta/incoming_message.h"
+#include "mta/policy_verdict.h"
+#include "mta/smtpd_policy_services.h"
 #include "mta/smtpd_restriction.h"
 #include "mta/smtpd_service.h"
 
@@ -65,6 +67,11 @@ struct SmtpdPolicyState {
   SmtpdActions actions;
   std::optional<std::string> redirect;  // REDIRECT: recorded and logged
   MtaMetrics* metrics = nullptr;        // counts rejects by stage; null: nothing counted
+  // SPF is checked once per transaction (smtpd_spf_checks or check_spf, whichever runs first);
+  // later checks in the same transaction reuse the verdict. Its Received-SPF fields are in
+  // `actions.prepend_headers` once.
+  std::optional<PolicyVerdict> spf;
+  bool greylist_header_added = false;  // one X-Greylist field per message
 
   // Resolution caches.
   std::string resolved_sender_key;
@@ -80,8 +87,8 @@ struct SmtpdPolicyState {
 class RestrictionContext {
  public:
   RestrictionContext(const SmtpdService& service, const core::SmtpSessionInfo& session,
-                     SmtpdPolicyState& state, core::DnsResolver* dns)
-      : service_(service), session_(session), state_(state), dns_(dns) {}
+                     SmtpdPolicyState& state, const SmtpdPolicyServices& services)
+      : service_(service), session_(session), state_(state), services_(services) {}
 
   // --- what is being judged (set by the stage driver) ---
   void SetStage(RestrictionStage stage, std::string_view reply_name, std::string_view command);
@@ -104,7 +111,8 @@ class RestrictionContext {
   const SmtpdServiceSettings& settings() const { return service_.settings; }
   const core::SmtpSessionInfo& session() const { return session_; }
   SmtpdPolicyState& state() { return state_; }
-  core::DnsResolver* dns() const { return dns_; }
+  core::DnsResolver* dns() const { return services_.dns; }
+  const SmtpdPolicyServices& services() const { return services_; }
   // nullptr before MAIL FROM; "" for the null sender (internal form).
   const std::string* sender() const { return sender_; }
   // nullptr outside RCPT (and at DATA with more than one recipient).
@@ -150,7 +158,7 @@ class RestrictionContext {
   const SmtpdService& service_;
   const core::SmtpSessionInfo& session_;
   SmtpdPolicyState& state_;
-  core::DnsResolver* dns_;
+  const SmtpdPolicyServices& services_;
 
   RestrictionStage stage_ = RestrictionStage::kClient;
   RestrictionStage reply_class_ = RestrictionStage::kClient;

@@ -18,6 +18,8 @@ SmtpdServer::SmtpdServer(asio::io_context& io, std::shared_ptr<MessageAcceptor> 
 
 SmtpdServer::~SmtpdServer() {
   running_.clear();
+  spf_dns_.reset();
+  dnsbl_.reset();
   dns_.reset();
   password_workers_.join();
 }
@@ -72,9 +74,21 @@ core::Status SmtpdServer::Start(std::shared_ptr<const MtaSnapshot> snapshot) {
     spdlog::error("DNS resolver: {}; DNS-based restrictions will defer mail",
                   dns.error().message());
   }
+  if (dns_) {
+    const core::Config& main = *snapshot->main;
+    DnsblCacheOptions cache;
+    cache.min_ttl = main.GetTime("postscreen_dnsbl_min_ttl");
+    cache.max_ttl = main.GetTime("postscreen_dnsbl_max_ttl");
+    cache.max_entries = static_cast<size_t>(main.GetInt("postscreen_dnsbl_cache_limit"));
+    dnsbl_cache_ = std::make_unique<DnsblCache>(cache);
+    dnsbl_ = std::make_unique<DnsblClient>(*dns_, *dnsbl_cache_);
+    spf_dns_ = std::make_unique<ResolverSpfDns>(*dns_);
+  }
   auto runtime = std::make_shared<SmtpdRuntime>();
   runtime->acceptor = acceptor_;
-  runtime->dns = dns_.get();
+  runtime->policy.dns = dns_.get();
+  runtime->policy.dnsbl = dnsbl_.get();
+  runtime->policy.spf_dns = spf_dns_.get();
   runtime->limits = &limits_;
   runtime->passwords = passwords_.get();
   runtime->metrics = metrics_;

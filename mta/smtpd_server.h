@@ -11,8 +11,10 @@
 // grace period, then closes what is left.
 //
 // The server owns what the handlers share: the per-client limits (anvil), the password checker
-// and its worker thread, and the DNS resolver (dns_servers of the first snapshot; a change needs
-// a restart and is logged). The MessageAcceptor is given.
+// and its worker thread, the DNS resolver (dns_servers of the first snapshot; a change needs
+// a restart and is logged), the DNSBL result cache (postscreen_dnsbl_min_ttl, _max_ttl and
+// _cache_limit of the first snapshot) shared by postscreen's screen and reject_rbl_client, and
+// the DNS behind SPF. The MessageAcceptor is given.
 //
 // Thread safety: Start() before the io_context runs (or on its executor); Reload() and Stop()
 // are awaitables for the io_context's executor, not to be run concurrently with each other.
@@ -32,6 +34,9 @@
 
 #include "core/dns_resolver.h"
 #include "core/smtp_listener.h"
+#include "mta/dnsbl_cache.h"
+#include "mta/dnsbl_client.h"
+#include "mta/spf_dns.h"
 #include "mta/incoming_message.h"
 #include "mta/mta_snapshot.h"
 #include "mta/smtpd_auth.h"
@@ -75,6 +80,9 @@ class SmtpdServer {
   asio::thread_pool password_workers_{1};
   std::unique_ptr<PasswordVerifier> passwords_;
   std::unique_ptr<core::DnsResolver> dns_;
+  std::unique_ptr<DnsblCache> dnsbl_cache_;
+  std::unique_ptr<DnsblClient> dnsbl_;
+  std::unique_ptr<ResolverSpfDns> spf_dns_;
   std::shared_ptr<const SmtpdRuntime> runtime_;
   std::vector<std::unique_ptr<Running>> running_;
   std::shared_ptr<const MtaSnapshot> snapshot_;

@@ -126,6 +126,16 @@ core::Result<std::shared_ptr<const SmtpdService>> BuildSmtpdService(
   }
   s.content_filter = c.GetString("content_filter");
 
+  s.spf_checks = c.GetBool("smtpd_spf_checks");
+  s.spf_stage = c.GetString("smtpd_spf_stage") == "mail" ? SpfStage::kMail : SpfStage::kRcpt;
+  s.spf = SpfPolicyOptions::FromConfig(c);
+  if (spec.postscreen) {
+    auto screen = DnsblScreenOptions::FromConfig(
+        c, std::make_shared<const core::NetworkList>(s.mynetworks));
+    if (!screen) return fail("postscreen_dnsbl_sites", screen.error());
+    service->screen = std::make_shared<const DnsblScreenOptions>(std::move(*screen));
+  }
+
   s.sasl_enabled = c.GetBool("smtpd_sasl_auth_enable");
   s.tls_auth_only = c.GetBool("smtpd_tls_auth_only");
   auto xforward = core::NetworkList::Parse(c.GetString("smtpd_authorized_xforward_hosts"),

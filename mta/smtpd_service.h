@@ -37,7 +37,9 @@
 #include "core/smtp_listener.h"
 #include "core/smtp_session.h"
 #include "mta/address_class.h"
+#include "mta/dnsbl_screen.h"
 #include "mta/smtpd_restriction.h"
+#include "mta/spf_policy.h"
 #include "mta/table_set.h"
 
 namespace asio::ssl {
@@ -72,6 +74,11 @@ struct ClientLimitSettings {
   std::chrono::seconds time_unit{60};
   core::NetworkList exceptions;  // smtpd_client_event_limit_exceptions
 };
+
+// Where smtpd_spf_checks = yes checks SPF: at MAIL FROM (the refusal answers MAIL), or at the
+// first RCPT TO the restrictions accepted (policyd-spf's place, after reject_unauth_destination:
+// no DNS work for relay attempts).
+enum class SpfStage { kMail, kRcpt };
 
 struct SmtpdServiceSettings {
   std::string service_name;  // master.cf service field as written ("smtp", "$smtp_listen")
@@ -119,6 +126,12 @@ struct SmtpdServiceSettings {
   // Hand-off to cleanup/queue.
   std::string content_filter;
   std::vector<std::string> receive_override_options;
+
+  // SPF as policyd-spf checks it (smtpd_spf_checks, smtpd_spf_stage, smtpd_spf_*): never for
+  // mynetworks or SASL-authenticated clients. `spf` also serves the check_spf restriction.
+  bool spf_checks = false;
+  SpfStage spf_stage = SpfStage::kRcpt;
+  SpfPolicyOptions spf;
 };
 
 struct SmtpdService;
@@ -160,6 +173,10 @@ struct SmtpdService {
   RestrictionList end_of_data_restrictions;
   std::unique_ptr<AccessValueCompiler> access_values;
 
+  // postscreen's connect-time screen (access list and DNSBL score); only for a master.cf
+  // postscreen service, null otherwise.
+  std::shared_ptr<const DnsblScreenOptions> screen;
+
   // Warnings found while building (logged by the caller).
   std::vector<std::string> warnings;
 };
@@ -169,6 +186,7 @@ struct SmtpdServiceSpec {
   std::shared_ptr<const core::Config> config;  // main.cf with the service's -o applied
   std::vector<core::SmtpEndpoint> endpoints;
   std::optional<int> process_limit;            // master.cf maxproc
+  bool postscreen = false;                     // the master.cf command is postscreen
 };
 
 core::Result<std::shared_ptr<const SmtpdService>> BuildSmtpdService(

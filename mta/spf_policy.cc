@@ -79,8 +79,13 @@ asio::awaitable<SpfPolicyResult> CheckSpfPolicy(SpfEvaluator& evaluator,
 
   PolicyVerdict& verdict = result.verdict;
   if (options.received_header) {
-    if (result.helo) verdict.prepend_headers.push_back(SpfReceivedHeader(*result.helo, request, ""));
+    // The MAIL FROM field goes on top: it is the one DMARC (RFC 7489 4.1) and the filter's
+    // readers take first. For the null sender it already is the HELO check (postmaster@<HELO>),
+    // so a second field would only repeat it.
     verdict.prepend_headers.push_back(SpfReceivedHeader(result.mail_from, request, ""));
+    if (result.helo && !sender.empty()) {
+      verdict.prepend_headers.push_back(SpfReceivedHeader(*result.helo, request, ""));
+    }
   }
   verdict.log = fmt::format("SPF mailfrom={} ({}){}", core::SpfResultName(result.mail_from.result),
                             result.mail_from.sender,

@@ -13,7 +13,10 @@
 //   - everything else (pass, none, neutral, softfail): DUNNO.
 // Whatever the action, the verdict carries the Received-SPF field(s) to prepend (when
 // smtpd_spf_received_header = yes): that is how the result reaches moat-filterd (for DMARC and the
-// SPF_* rules), because XFORWARD has no attribute for it. See core/received_spf.h.
+// SPF_* rules), because XFORWARD has no attribute for it. See core/received_spf.h. The MAIL FROM
+// field (identity=mailfrom) comes first, so it is the topmost field of the message; the HELO
+// field (identity=helo) follows when HELO was checked and the sender is not <> (for <> the
+// MAIL FROM identity is postmaster@<HELO> and one field says it all).
 //
 // The caller's job (as with policyd-spf placed after permit_mynetworks and
 // permit_sasl_authenticated): never call this for clients in mynetworks or for authenticated

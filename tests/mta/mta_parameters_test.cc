@@ -172,8 +172,6 @@ TEST_F(MtaConfigTest, RestrictionListsAreChecked) {
              "expected a lookup table type:name",
              "main.cf:7: warning: smtpd_helo_restrictions: restriction \"check_policy_service\" "
              "is not supported by moat-mta, which refuses to start with it",
-             "main.cf:3: warning: smtpd_recipient_restrictions: restriction "
-             "\"reject_rbl_client\" is not supported by moat-mta, which refuses to start with it",
              "main.cf:6: error: smtpd_sender_restrictions: unknown restriction "
              "\"permit_mynetwork\" (did you mean \"permit_mynetworks\"?)",
              "main.cf:6: error: smtpd_sender_restrictions: restriction \"check_sender_access\" "

@@ -232,9 +232,12 @@ TEST_F(SpfInteropTest, PolicyAddsReceivedSpfAndRejectsOnlyWhenConfigured) {
                                                            "user@ip4.test"));
   EXPECT_EQ(lenient.verdict.action, PolicyAction::kDunno);
   EXPECT_EQ(lenient.mail_from.result, core::SpfResult::kFail);
-  ASSERT_EQ(lenient.verdict.prepend_headers.size(), 2u);  // HELO (none) and MAIL FROM (fail)
-  EXPECT_TRUE(lenient.verdict.prepend_headers[1].starts_with("Received-SPF: fail ("));
-  auto parsed = core::ParseReceivedSpf(lenient.verdict.prepend_headers[1].substr(13));
+  // MAIL FROM (fail) on top, where DMARC's reader looks first, then HELO (none).
+  ASSERT_EQ(lenient.verdict.prepend_headers.size(), 2u);
+  EXPECT_TRUE(lenient.verdict.prepend_headers[0].starts_with("Received-SPF: fail ("));
+  EXPECT_TRUE(lenient.verdict.prepend_headers[1].starts_with("Received-SPF: none ("));
+  EXPECT_NE(lenient.verdict.prepend_headers[1].find("identity=helo"), std::string::npos);
+  auto parsed = core::ParseReceivedSpf(lenient.verdict.prepend_headers[0].substr(13));
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->Domain(), "ip4.test");
   EXPECT_EQ(parsed->client_ip, "198.51.100.1");
@@ -281,7 +284,7 @@ TEST(SpfTimeoutTest, SilentServerIsTemperrorNeverReject) {
   EXPECT_EQ(passed.mail_from.result, core::SpfResult::kTempError);
   EXPECT_EQ(passed.verdict.action, PolicyAction::kDunno);
   ASSERT_FALSE(passed.verdict.prepend_headers.empty());
-  EXPECT_TRUE(passed.verdict.prepend_headers.back().starts_with("Received-SPF: temperror"));
+  EXPECT_TRUE(passed.verdict.prepend_headers.front().starts_with("Received-SPF: temperror"));
 
   options.defer_temperror = true;
   auto deferred = testing::RunAwaitable(io, CheckSpfPolicy(evaluator, options, session,
