@@ -42,7 +42,7 @@ std::string Fill(std::string text, const std::map<std::string, std::string>& val
 }
 
 std::string Seed(const std::string& name) {
-  return ReadBinaryFile(SourcePath("testdata/corpus/mta/seeds/" + name));
+  return ReadTextFile(SourcePath("testdata/corpus/mta/seeds/" + name));
 }
 
 // The conversation's lines (smtp_probe.py), e.g. "RCPT a@b 250 2.1.5 Ok".
@@ -51,8 +51,8 @@ std::string Probe(int port, const std::string& source, const std::vector<std::st
                                    std::to_string(port), source};
   argv.insert(argv.end(), args.begin(), args.end());
   CommandResult r = RunCommand(argv, WithTimeout(std::chrono::seconds(60)));
-  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  return r.stdout_text;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
 }
 
 class SeedConfigsTest : public ::testing::Test {
@@ -72,8 +72,11 @@ class SeedConfigsTest : public ::testing::Test {
   void Start(const std::string& main_cf, const std::string& master_cf, int port) {
     dir_.WriteFile("main.cf", main_cf);
     dir_.WriteFile("master.cf", master_cf);
+    // mail_owner=root: the test runs as root on machines without a moat user (the daemon
+    // refuses to stay root unless told so).
     mta_ = std::make_unique<Subprocess>(
-        std::vector<std::string>{BinaryPath("moat-mta"), "-c", dir_.path()}, dir_.path());
+        std::vector<std::string>{BinaryPath("moat-mta"), "-c", dir_.path(), "-o", "mail_owner=root"},
+        dir_.path());
     ASSERT_TRUE(WaitForTcpPort(port, std::chrono::seconds(20))) << mta_->Stderr();
   }
   std::string Log() const { return mta_ ? mta_->Stderr() : ""; }

@@ -26,6 +26,7 @@ def main():
     try:
         client = smtplib.SMTP(timeout=30, source_address=(source, 0))
         code, _ = client.connect("127.0.0.1", port)
+        client._host = "127.0.0.1"  # connect() does not set it; STARTTLS needs a name
     except smtplib.SMTPConnectError as e:
         print(f"CONNECT {e.smtp_code}", flush=True)
         return
