@@ -36,6 +36,26 @@ GreylistClient ClientFrom(const core::SqliteStatement& row) {
   return {row.Text(0), row.Int(1), row.Int(2), row.Int(3)};
 }
 
+// Every row of `sql` (no parameters), each made into a T by `from`.
+template <typename From>
+auto ReadAll(core::SqliteConnection& db, const std::string& sql, From from)
+    -> core::Result<std::vector<decltype(from(std::declval<const core::SqliteStatement&>()))>> {
+  std::vector<decltype(from(std::declval<const core::SqliteStatement&>()))> out;
+  auto statement = db.Prepare(sql);
+  if (!statement) return core::Fail(statement.error());
+  while (true) {
+    auto row = (*statement)->Step();
+    if (!row) {
+      (*statement)->Reset();
+      return core::Fail(row.error());
+    }
+    if (!*row) break;
+    out.push_back(from(**statement));
+  }
+  (*statement)->Reset();
+  return out;
+}
+
 }  // namespace
 
 core::Result<std::shared_ptr<GreylistStore>> GreylistStore::Open(const std::string& path) {
@@ -123,41 +143,15 @@ core::Status GreylistStore::PutClient(const GreylistClient& c) {
 
 core::Result<std::vector<GreylistTriplet>> GreylistStore::Triplets() {
   std::lock_guard lock(mutex_);
-  auto statement = connection_->Prepare(
-      fmt::format("SELECT {} FROM triplets ORDER BY first_seen, client, sender, recipient",
-                  kTripletColumns));
-  if (!statement) return core::Fail(statement.error());
-  std::vector<GreylistTriplet> out;
-  while (true) {
-    auto row = (*statement)->Step();
-    if (!row) {
-      (*statement)->Reset();
-      return core::Fail(row.error());
-    }
-    if (!*row) break;
-    out.push_back(TripletFrom(**statement));
-  }
-  (*statement)->Reset();
-  return out;
+  return ReadAll(*connection_, fmt::format("SELECT {} FROM triplets ORDER BY first_seen, client, sender, recipient",
+                             kTripletColumns),
+                 TripletFrom);
 }
 
 core::Result<std::vector<GreylistClient>> GreylistStore::Clients() {
   std::lock_guard lock(mutex_);
-  auto statement = connection_->Prepare(
-      "SELECT client, retries, last_counted, last_seen FROM clients ORDER BY client");
-  if (!statement) return core::Fail(statement.error());
-  std::vector<GreylistClient> out;
-  while (true) {
-    auto row = (*statement)->Step();
-    if (!row) {
-      (*statement)->Reset();
-      return core::Fail(row.error());
-    }
-    if (!*row) break;
-    out.push_back(ClientFrom(**statement));
-  }
-  (*statement)->Reset();
-  return out;
+  return ReadAll(*connection_, "SELECT client, retries, last_counted, last_seen FROM clients ORDER BY client",
+                 ClientFrom);
 }
 
 core::Result<int64_t> GreylistStore::Expire(int64_t before) {
