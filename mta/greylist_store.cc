@@ -143,14 +143,17 @@ core::Status GreylistStore::PutClient(const GreylistClient& c) {
 
 core::Result<std::vector<GreylistTriplet>> GreylistStore::Triplets() {
   std::lock_guard lock(mutex_);
-  return ReadAll(*connection_, fmt::format("SELECT {} FROM triplets ORDER BY first_seen, client, sender, recipient",
+  return ReadAll(*connection_,
+                 fmt::format("SELECT {} FROM triplets ORDER BY first_seen, client, sender, "
+                             "recipient",
                              kTripletColumns),
                  TripletFrom);
 }
 
 core::Result<std::vector<GreylistClient>> GreylistStore::Clients() {
   std::lock_guard lock(mutex_);
-  return ReadAll(*connection_, "SELECT client, retries, last_counted, last_seen FROM clients ORDER BY client",
+  return ReadAll(*connection_,
+                 "SELECT client, retries, last_counted, last_seen FROM clients ORDER BY client",
                  ClientFrom);
 }
 
