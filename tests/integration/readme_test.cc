@@ -66,6 +66,12 @@ std::string Show(const std::vector<std::string>& extra) {
   argv.insert(argv.end(), extra.begin(), extra.end());
   CommandResult r = RunCommand(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // config_directory's value is where this checkout is; the reference shows the documented
+  // default, so the README does not depend on the path of the clone.
+  const std::string here = SourcePath("conf");
+  for (std::size_t at = r.out.find(here); at != std::string::npos; at = r.out.find(here, at)) {
+    r.out.replace(at, here.size(), "/etc/moat");
+  }
   return r.out;
 }
 
