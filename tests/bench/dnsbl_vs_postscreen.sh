@@ -98,6 +98,7 @@ relay_domains = example.test
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 relay_transport = relay:[127.0.0.1]:$SINK
 queue_directory = $STATE/moat/queue
+mail_owner = root
 data_directory = $STATE/moat/data
 dns_servers = $DNS_IP:53
 postscreen_dnsbl_threshold = 2
