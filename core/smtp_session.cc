@@ -151,7 +151,8 @@ asio::awaitable<void> SmtpSession::Converse() {
                                            options_->mode == SmtpMode::kLmtp ? "LMTP" : "ESMTP");
     if (connect.code() == 220 && !connect.text().empty()) banner = connect.text();
     ReplyRaw(SmtpReply(220, "", banner));
-  } else if (connect.closes_connection()) {
+  } else if (connect.closes_connection() || connect.code() == 521) {
+    // 421, or 521 "does not accept mail" (RFC 7504; postscreen's drop): say it and hang up.
     Reply(connect, false);
     co_await Flush();
     co_return;

@@ -137,6 +137,22 @@ TEST(MtaPolicyTest, DnsblScreenAndRestrictions) {
             std::string::npos)
       << dropped.out;
   EXPECT_TRUE(Accepted(Swaks(drop_port, "127.0.0.20"))) << mta.Log();
+  // ... and the server hangs up after it (RFC 7504), without waiting for the client's QUIT.
+  CommandResult hangup = RunCommand(
+      {moat::testing::kSystemPython, "-c",
+       "import socket, sys\n"
+       "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10,\n"
+       "                             source_address=('127.0.0.10', 0))\n"
+       "f = s.makefile('rb')\n"
+       "print(f.readline().decode().strip())\n"
+       "try:\n"
+       "    print('closed' if f.readline() == b'' else 'more')\n"
+       "except socket.timeout:\n"
+       "    print('still open')\n",
+       std::to_string(drop_port)},
+      moat::testing::WithTimeout(30s));
+  EXPECT_NE(hangup.out.find("521 5.7.1"), std::string::npos) << hangup.out << hangup.err;
+  EXPECT_NE(hangup.out.find("closed"), std::string::npos) << hangup.out << hangup.err;
 
   // smtpd restrictions: Postfix's reply texts with the list's TXT text; SERVFAIL is DUNNO.
   auto rbl = Swaks(mta.smtp_port(), "127.0.0.10");
