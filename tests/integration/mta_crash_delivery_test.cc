@@ -76,7 +76,8 @@ TEST(MtaCrashDeliveryTest, KillNineMidDeliveryLosesNothingAndDuplicatesOnlyInFli
        ++it) {
     accepted.insert((*it)[1]);
   }
-  ASSERT_GT(accepted.size(), static_cast<std::size_t>(kMessages / 5)) << source_log.substr(0, 2000);
+  // At least the deliveries seen at the kill (delivery can keep pace with acceptance).
+  ASSERT_GE(accepted.size(), static_cast<std::size_t>(kMessages / 5)) << source_log.substr(0, 2000);
 
   ASSERT_TRUE(mta.Start()) << mta.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; }, 60s)) << mta.Queued();
