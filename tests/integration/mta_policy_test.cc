@@ -297,7 +297,8 @@ TEST(MtaPolicyTest, SpfChecksRejectOnlyWhenConfiguredAndAddReceivedSpf) {
   ASSERT_EQ(by_subject.size(), 5u);
   auto spf_of = [](const std::string& message) {
     size_t at = message.find("Received-SPF: ");
-    return at == std::string::npos ? std::string() : message.substr(at + 14, message.find(' ', at + 14) - at - 14);
+    if (at == std::string::npos) return std::string();
+    return message.substr(at + 14, message.find(' ', at + 14) - at - 14);
   };
   EXPECT_EQ(spf_of(by_subject["spf-pass"]), "pass") << by_subject["spf-pass"];
   EXPECT_EQ(spf_of(by_subject["spf-fail"]), "fail") << by_subject["spf-fail"];

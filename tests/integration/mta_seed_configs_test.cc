@@ -75,7 +75,8 @@ class SeedConfigsTest : public ::testing::Test {
     // mail_owner=root: the test runs as root on machines without a moat user (the daemon
     // refuses to stay root unless told so).
     mta_ = std::make_unique<Subprocess>(
-        std::vector<std::string>{BinaryPath("moat-mta"), "-c", dir_.path(), "-o", "mail_owner=root"},
+        std::vector<std::string>{BinaryPath("moat-mta"), "-c", dir_.path(), "-o",
+                                 "mail_owner=root"},
         dir_.path());
     ASSERT_TRUE(WaitForTcpPort(port, std::chrono::seconds(20))) << mta_->Stderr();
   }
