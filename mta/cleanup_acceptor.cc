@@ -52,6 +52,7 @@ core::Result<std::unique_ptr<CleanupAcceptor>> CleanupAcceptor::FromConfig(
   QueueStoreOptions options;
   try {
     options.directory = config.GetPath("queue_directory");
+    options.spare_files = static_cast<size_t>(config.GetInt("queue_file_reuse_limit"));
   } catch (const std::exception& e) {
     return core::Fail(core::ErrorCode::kInvalid, "queue_directory: {}", e.what());
   }

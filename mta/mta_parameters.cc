@@ -215,6 +215,11 @@ constexpr ParameterSpec kCleanup[] = {
                "(moat) Threads that run cleanup and write and fsync queue files; concurrent "
                "commits share one directory fsync",
                1, 1024),
+    s::Integer("queue_file_reuse_limit", "100",
+               "(moat) Delivered queue files kept in queue_directory/spare to be overwritten by "
+               "new mail instead of creating files (cheaper: no inode or page allocation); 0 "
+               "unlinks them",
+               0, 100000),
 };
 
 // The SMTP server.

@@ -547,7 +547,7 @@ void QueueManager::Finish(ActiveMessage& message) {
   }
 
   if (pending == 0 && !bounce_failed) {
-    if (auto removed = store_->Delete(QueueName::kActive, id); !removed) {
+    if (auto removed = store_->Recycle(message.file, QueueName::kActive); !removed) {
       spdlog::error("{}: cannot remove: {}", id, removed.error().message());
     } else {
       spdlog::info("{}: removed", id);

@@ -93,6 +93,15 @@ core::Status PosixQueueFileSystem::WriteAt(int fd, uint64_t offset, std::string_
   return {};
 }
 
+core::Status PosixQueueFileSystem::Truncate(int fd, uint64_t size, const std::string& path) {
+  int result;
+  do {
+    result = ::ftruncate(fd, static_cast<off_t>(size));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return Errno("truncate", path);
+  return {};
+}
+
 core::Result<std::string> PosixQueueFileSystem::ReadAt(int fd, uint64_t offset, size_t length,
                                                        const std::string& path) {
   std::string data(length, '\0');

@@ -45,6 +45,8 @@ class QueueFileSystem {
   // Writes `data` at `offset` (pwrite), all of it.
   virtual core::Status WriteAt(int fd, uint64_t offset, std::string_view data,
                                const std::string& path) = 0;
+  // Cuts (or extends) the file to `size` bytes (ftruncate).
+  virtual core::Status Truncate(int fd, uint64_t size, const std::string& path) = 0;
   // Reads up to `length` bytes at `offset`; fewer only at end of file.
   virtual core::Result<std::string> ReadAt(int fd, uint64_t offset, size_t length,
                                            const std::string& path) = 0;
@@ -73,6 +75,7 @@ class PosixQueueFileSystem : public QueueFileSystem {
                      const std::string& path) override;
   core::Status WriteAt(int fd, uint64_t offset, std::string_view data,
                        const std::string& path) override;
+  core::Status Truncate(int fd, uint64_t size, const std::string& path) override;
   core::Result<std::string> ReadAt(int fd, uint64_t offset, size_t length,
                                    const std::string& path) override;
   core::Result<uint64_t> Size(int fd, const std::string& path) override;

@@ -64,6 +64,16 @@ core::Result<QueueRecoveryReport> QueueStore::Recover() {
     if (auto s = fs_->SyncDirectory(dir); !s) return std::unexpected(s.error());
   }
 
+  // Spares are never trusted after a crash (see "Reuse" in queue_store.h).
+  spares_.Clear();
+  if (auto names = fs_->List(SparePath("")); names) {
+    for (const std::string& name : *names) {
+      if (auto s = fs_->Remove(SparePath(name)); !s) return std::unexpected(s.error());
+    }
+  } else if (names.error().code() != core::ErrorCode::kNotFound) {
+    return std::unexpected(names.error());
+  }
+
   for (RecipientLogKind kind :
        {RecipientLogKind::kDefer, RecipientLogKind::kBounce, RecipientLogKind::kTrace}) {
     std::string dir = directory_ + "/" + std::string(RecipientLogDirectory(kind));

@@ -54,7 +54,8 @@ QueueStore::QueueStore(QueueStoreOptions options)
                               : std::make_shared<PosixQueueFileSystem>()),
       clock_(options.clock ? std::move(options.clock)
                            : [] { return std::chrono::system_clock::now(); }),
-      max_file_bytes_(options.max_file_bytes) {
+      max_file_bytes_(options.max_file_bytes),
+      spares_(options.spare_files) {
   while (directory_.size() > 1 && directory_.ends_with('/')) directory_.pop_back();
   for (QueueName queue : kAllQueues) {
     std::string path = QueuePath(queue);
@@ -80,6 +81,7 @@ core::Result<std::shared_ptr<QueueStore>> QueueStore::Open(QueueStoreOptions opt
       return std::unexpected(s.error().WithContext("queue_directory"));
     }
   }
+  if (store->spares_.limit() > 0) directories.push_back(store->SparePath(""));
   for (const std::string& path : directories) {
     if (create) {
       if (auto s = store->fs_->MakeDirectory(path, kDirectoryMode); !s) {
@@ -104,6 +106,10 @@ std::string QueueStore::LogPath(RecipientLogKind kind, std::string_view id) cons
   return fmt::format("{}/{}/{}", directory_, RecipientLogDirectory(kind), id);
 }
 
+std::string QueueStore::SparePath(std::string_view name) const {
+  return name.empty() ? directory_ + "/spare" : fmt::format("{}/spare/{}", directory_, name);
+}
+
 DirectorySyncGroup& QueueStore::SyncGroup(QueueName queue) {
   return *sync_groups_[QueueIndex(queue)];
 }
@@ -125,18 +131,30 @@ core::Status QueueStore::Commit(std::string_view id, const QueueEnvelope& envelo
   std::string temporary = fmt::format("{}/.tmp.{}", QueuePath(target), id);
   std::string final_path = FilePath(target, id);
 
-  auto created = fs_->CreateNew(temporary, kFileMode);
-  if (!created) return core::Fail(ErrorCode::kIo, "{}", created.error().message());
+  std::optional<int> spare = TakeSpare(temporary);
+  int fd = -1;
+  if (spare) {
+    fd = *spare;
+  } else {
+    auto created = fs_->CreateNew(temporary, kFileMode);
+    if (!created) return core::Fail(ErrorCode::kIo, "{}", created.error().message());
+    fd = *created;
+  }
   auto remove_temporary = [&](const core::Error& error) {
     (void)fs_->Remove(temporary);
     return core::Fail(error.temporary() ? error.code() : ErrorCode::kIo, "{}", error.message());
   };
   {
-    FdCloser fd(*fs_, *created, temporary);
+    FdCloser closer(*fs_, fd, temporary);
     const std::string_view pieces[] = {head, content, kEndRecord};
-    if (auto s = fs_->Write(*created, pieces, temporary); !s) return remove_temporary(s.error());
-    if (auto s = fs_->Sync(*created, temporary); !s) return remove_temporary(s.error());
-    if (auto s = fd.CloseNow(); !s) return remove_temporary(s.error());
+    if (auto s = fs_->Write(fd, pieces, temporary); !s) return remove_temporary(s.error());
+    if (spare) {
+      // Nothing of the spare's previous message may stay behind the new one.
+      uint64_t size = head.size() + content.size() + kEndRecord.size();
+      if (auto s = fs_->Truncate(fd, size, temporary); !s) return remove_temporary(s.error());
+    }
+    if (auto s = fs_->Sync(fd, temporary); !s) return remove_temporary(s.error());
+    if (auto s = closer.CloseNow(); !s) return remove_temporary(s.error());
   }
   auto renamed = fs_->Rename(temporary, final_path, /*no_replace=*/true);
   if (!renamed) return remove_temporary(renamed.error());
@@ -328,15 +346,55 @@ core::Status QueueStore::Defer(QueueFile& file, QueueName from,
 core::Status QueueStore::Delete(QueueName queue, std::string_view id) {
   if (auto s = CheckId(id); !s) return s;
   if (auto s = fs_->Remove(FilePath(queue, id)); !s) return s;
+  RemoveLogs(id);
+  // Not fsynced: a delete undone by a crash delivers the message again (a duplicate, never a
+  // loss), the same trade Postfix makes.
+  return {};
+}
+
+void QueueStore::RemoveLogs(std::string_view id) {
   for (RecipientLogKind kind :
        {RecipientLogKind::kDefer, RecipientLogKind::kBounce, RecipientLogKind::kTrace}) {
     if (auto s = RemoveLog(kind, id); !s && s.error().code() != ErrorCode::kNotFound) {
       spdlog::warn("{}: {}", id, s.error().message());
     }
   }
-  // Not fsynced: a delete undone by a crash delivers the message again (a duplicate, never a
-  // loss), the same trade Postfix makes.
+}
+
+core::Status QueueStore::Recycle(QueueFile& file, QueueName queue) {
+  const std::string id = file.id();
+  if (auto s = CheckId(id); !s) return s;
+  std::optional<uint64_t> size;
+  if (file.fd_ >= 0) {
+    if (auto known = fs_->Size(file.fd_, file.path_)) size = *known;
+  }
+  // Closed first: nothing may reach the file through this descriptor once it is a spare.
+  file.Close();
+  if (!size || *size > kMaxSpareBytes || !spares_.TryReserve()) return Delete(queue, id);
+  auto renamed = fs_->Rename(FilePath(queue, id), SparePath(id), /*no_replace=*/true);
+  if (!renamed || !*renamed) {
+    spares_.Release();
+    return Delete(queue, id);
+  }
+  spares_.Add(id);
+  RemoveLogs(id);
+  // Not fsynced, like Delete(): a crash may bring the message back (a duplicate).
   return {};
+}
+
+std::optional<int> QueueStore::TakeSpare(const std::string& temporary) {
+  while (std::optional<std::string> name = spares_.Take()) {
+    std::string path = SparePath(*name);
+    auto renamed = fs_->Rename(path, temporary, /*no_replace=*/true);
+    if (!renamed || !*renamed) {
+      (void)fs_->Remove(path);
+      continue;
+    }
+    auto fd = fs_->Open(temporary, /*writable=*/true);
+    if (fd) return *fd;
+    (void)fs_->Remove(temporary);
+  }
+  return std::nullopt;
 }
 
 core::Status QueueStore::MoveToCorrupt(QueueName queue, std::string_view id,

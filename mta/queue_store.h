@@ -11,6 +11,7 @@
 //   defer/<ID>      per-recipient log of temporary failures (queue_recipient_log.h)
 //   bounce/<ID>     per-recipient log of permanent failures, for the bounce (DSN) generator
 //   trace/<ID>      per-recipient log of successes, for DSN SUCCESS notifications
+//   spare/<ID>      delivered files kept to be overwritten by new mail (see "Reuse" below)
 // A file's format is in queue_file_format.h; queue IDs in queue_id.h.
 //
 // Commit (the promise behind every 250). Commit() writes incoming/.tmp.<ID>, fdatasyncs it,
@@ -19,6 +20,18 @@
 // directory fsync). Only then does it return success. On any failure the temporary file (or the
 // renamed file, if the directory fsync failed) is removed and the error returned: nothing
 // half-written stays behind, and nothing that was not acknowledged is left to be delivered.
+//
+// Reuse (QueueStoreOptions::spare_files > 0, main.cf's queue_file_reuse_limit). The queue manager
+// hands a finished message to Recycle(), which renames it to spare/ instead of unlinking it;
+// Commit() renames a spare to incoming/.tmp.<ID>, overwrites it from the start, truncates it to
+// the new length, and carries on as above. The same idea as PostgreSQL's recycled WAL segments:
+// overwriting a file whose pages are cached and whose blocks are allocated costs a fraction of
+// creating one (no inode allocation, no fresh page-cache pages; on this project's benchmark
+// machine, 7 us instead of 210 us for 300 KB). Nothing of the old message survives in the new
+// file (truncated before the fdatasync), and spare files are never read. A crash can leave a
+// spare with two names (the link()+unlink() rename of a file system without RENAME_NOREPLACE),
+// so Recover() removes every spare rather than trusting one. Files over kMaxSpareBytes are
+// unlinked as before.
 //
 // Updates in place. The queue manager opens a message (OpenFile) and marks recipients done by
 // rewriting their record type byte ('R' -> 'D' or 'F'), updates the SCHEDULE record, and calls
@@ -34,7 +47,8 @@
 //   - files in incoming/ or active/ that fail any other check: moved to corrupt/, reported;
 //   - files in active/: moved back to incoming/ (never tried) or deferred/ (tried before), since
 //     their delivery was interrupted;
-//   - logs in defer/, bounce/, trace/ without a queue file: removed.
+//   - logs in defer/, bounce/, trace/ without a queue file: removed;
+//   - spare files: removed.
 // Files in deferred/ and hold/ are checked when opened: OpenFile(..., quarantine_corrupt=true)
 // moves an unreadable file to corrupt/ and reports it (a warning in the log and kCorrupt).
 //
@@ -68,6 +82,7 @@
 #include "mta/queue_id.h"
 #include "mta/queue_message.h"
 #include "mta/queue_recipient_log.h"
+#include "mta/queue_spare_pool.h"
 
 namespace moat::mta {
 
@@ -78,6 +93,8 @@ struct QueueStoreOptions {
   bool create_directories = true;  // create the queue directories when missing (mode 0700)
   // Reading refuses larger files (they are reported as corrupt).
   uint64_t max_file_bytes = uint64_t{2} << 30;
+  // Delivered files kept in spare/ for Commit() to overwrite (see "Reuse"); 0: unlink them.
+  size_t spare_files = 0;
 };
 
 struct QueueEntry {
@@ -189,6 +206,15 @@ class QueueStore {
   // Removes the message file and its logs (defer, bounce, trace). kNotFound when the file is
   // not in `queue`.
   core::Status Delete(QueueName queue, std::string_view id);
+  // The queue manager's Delete() of a finished message: closes `file` and keeps it in spare/ for
+  // a later Commit() when reuse is on and the pool has room, else deletes it as Delete() does.
+  // The logs are removed either way. kNotFound when the file is no longer in `queue`.
+  core::Status Recycle(QueueFile& file, QueueName queue);
+  // Spare files waiting to be reused.
+  size_t spare_files() const { return spares_.size(); }
+  // Larger finished files are unlinked, not kept: a spare's pages and blocks stay allocated.
+  static constexpr uint64_t kMaxSpareBytes = 4 << 20;
+
   // Moves a damaged file to corrupt/ and logs why.
   core::Status MoveToCorrupt(QueueName queue, std::string_view id, std::string_view reason);
 
@@ -213,6 +239,10 @@ class QueueStore {
                                                  std::string_view id, QueueName queue,
                                                  bool with_content, bool* incomplete) const;
   DirectorySyncGroup& SyncGroup(QueueName queue);
+  std::string SparePath(std::string_view name) const;
+  // A spare renamed to `temporary` and opened for writing; nullopt when there is none.
+  std::optional<int> TakeSpare(const std::string& temporary);
+  void RemoveLogs(std::string_view id);
   std::string LogPath(RecipientLogKind kind, std::string_view id) const;
 
   std::string directory_;
@@ -221,6 +251,7 @@ class QueueStore {
   uint64_t max_file_bytes_;
   QueueIdGenerator ids_;
   std::unique_ptr<DirectorySyncGroup> sync_groups_[5];  // by QueueName
+  QueueSparePool spares_;
 };
 
 }  // namespace moat::mta

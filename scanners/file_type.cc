@@ -258,6 +258,9 @@ core::Result<FileType> FileTypeDetector::Detect(std::string_view bytes) {
     return type;
   }
   std::string_view head = bytes.substr(0, inspect_bytes_);
+  if (head.size() > kTextInspectBytes && IsPlainText(head)) {
+    head = head.substr(0, kTextInspectBytes);
+  }
   const char* mime = magic_buffer(handles_->mime, head.data(), head.size());
   if (mime == nullptr) {
     const char* why = magic_error(handles_->mime);

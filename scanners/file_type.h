@@ -52,6 +52,12 @@ class FileTypeDetector {
   // How many leading bytes libmagic looks at: enough for ISO 9660 (32 KiB in) and tar headers;
   // libmagic cost grows with it (text classification reads every byte).
   static constexpr size_t kDefaultInspectBytes = 64 * 1024;
+  // How many of those libmagic gets when they are plain text (IsPlainText). Its text
+  // classification runs dozens of regex searches whose cost grows with the window (a 40 KB
+  // text: 3.9 ms at 64 KiB, 2.5 ms at 4 KiB), and its text rules look near the start: over
+  // 1,863 text files of this machine, 4 KiB changed no type that maps to another short type
+  // (3 files went from text/x-c to text/plain, both "txt").
+  static constexpr size_t kTextInspectBytes = 4 * 1024;
 
   static core::Result<FileTypeDetector> Create(size_t inspect_bytes = kDefaultInspectBytes);
 

@@ -4,16 +4,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 namespace moat::scanners {
 namespace {
 
-bool IsBase64Char(unsigned char c) {
+constexpr bool IsBase64Char(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
          c == '/';
 }
 
-bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+constexpr bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 bool IsHex(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
@@ -45,20 +46,33 @@ bool IsOctal(std::string_view s) {
 }  // namespace
 
 std::optional<std::string> Base64Problem(std::string_view encoded) {
+  // One table lookup per byte: this runs over every base64 part, often hundreds of KB.
+  enum : unsigned char { kAlphabet, kSpace, kPad, kOther };
+  static constexpr auto kClass = [] {
+    std::array<unsigned char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+      auto u = static_cast<unsigned char>(c);
+      table[u] = IsBase64Char(u) ? kAlphabet : IsSpace(u) ? kSpace : u == '=' ? kPad : kOther;
+    }
+    return table;
+  }();
   size_t significant = 0;
   size_t padding = 0;
   for (size_t i = 0; i < encoded.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(encoded[i]);
-    if (IsSpace(c)) continue;
-    if (c == '=') {
-      ++padding;
-      continue;
+    switch (kClass[c]) {
+      case kAlphabet:
+        if (padding > 0) return fmt::format("data after '=' padding at offset {}", i);
+        ++significant;
+        break;
+      case kSpace:
+        break;
+      case kPad:
+        ++padding;
+        break;
+      default:
+        return fmt::format("character 0x{:02x} outside the base64 alphabet at offset {}", c, i);
     }
-    if (!IsBase64Char(c)) {
-      return fmt::format("character 0x{:02x} outside the base64 alphabet at offset {}", c, i);
-    }
-    if (padding > 0) return fmt::format("data after '=' padding at offset {}", i);
-    ++significant;
   }
   if (padding > 2) return fmt::format("{} padding characters", padding);
   if (significant % 4 == 1) return "truncated: one character left over after the last quartet";

@@ -89,8 +89,8 @@ inline std::vector<std::string> FilesIn(const std::string& dir) {
 
 // PosixQueueFileSystem with failures from a FaultInjector and a model of what a power cut keeps.
 // Operation names: create, open, append, write, write_at, read, sync, close, rename, fsync_dir,
-// mkdir, remove, list, stat; every call also asks "any" (a rule on "any" with skip = K and
-// times = 0 makes the machine die after K calls).
+// mkdir, remove, list, stat, truncate; every call also asks "any" (a rule on "any" with skip = K
+// and times = 0 makes the machine die after K calls).
 //
 // The crash model (LevelDB's fault_injection_test): a file's bytes beyond its last fsync are
 // lost; in-place writes since its last fsync are undone; a name created or renamed into a
@@ -142,7 +142,24 @@ class CrashingFileSystem : public PosixQueueFileSystem {
       }
       return Fail("write", path, *f);
     }
+    RememberOverwrite(fd, path, static_cast<uint64_t>(::lseek(fd, 0, SEEK_CUR)), pieces);
     return PosixQueueFileSystem::Write(fd, pieces, path);
+  }
+  core::Status Truncate(int fd, uint64_t size, const std::string& path) override {
+    if (auto f = Check("truncate", path)) return Fail("truncate", path, *f);
+    {
+      // Undone by a crash before the next sync: the cut tail comes back.
+      std::lock_guard lock(mutex_);
+      struct stat st {};
+      ::fstat(fd, &st);
+      if (static_cast<uint64_t>(st.st_size) > size) {
+        std::string tail(static_cast<size_t>(st.st_size) - size, '\0');
+        ssize_t n = ::pread(fd, tail.data(), tail.size(), static_cast<off_t>(size));
+        tail.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        Track(path).undo.push_back({size, tail});
+      }
+    }
+    return PosixQueueFileSystem::Truncate(fd, size, path);
   }
   core::Status WriteAt(int fd, uint64_t offset, std::string_view data,
                        const std::string& path) override {
@@ -282,6 +299,21 @@ class CrashingFileSystem : public PosixQueueFileSystem {
     t.synced_size.reset();
     t.name_durable = true;
     return files_[path] = t;
+  }
+  // A write over bytes the file already has (a reused spare) is undone by a crash before the
+  // next sync, like WriteAt(); bytes past the end are covered by synced_size.
+  void RememberOverwrite(int fd, const std::string& path, uint64_t offset,
+                         std::span<const std::string_view> pieces) {
+    std::lock_guard lock(mutex_);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) <= offset) return;
+    uint64_t length = 0;
+    for (std::string_view piece : pieces) length += piece.size();
+    length = std::min<uint64_t>(length, static_cast<uint64_t>(st.st_size) - offset);
+    std::string old(static_cast<size_t>(length), '\0');
+    ssize_t n = ::pread(fd, old.data(), old.size(), static_cast<off_t>(offset));
+    old.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    Track(path).undo.push_back({offset, old});
   }
   void Remember(int fd, const std::string& path) {
     std::lock_guard lock(mutex_);

@@ -85,6 +85,19 @@ TEST(FileTypeTest, DetectsFromBytesNotNames) {
   EXPECT_EQ(Detect(ReadBinaryFile("/bin/true")).short_type, "elf");
 }
 
+// Long text goes to libmagic as its first kTextInspectBytes only; what it is must still show.
+TEST(FileTypeTest, LongTextKeepsItsKind) {
+  std::string filler;
+  while (filler.size() < 100 * 1024) filler += "a line of ordinary words in a long file\n";
+  EXPECT_EQ(Detect("#!/bin/sh\n" + filler).short_type, "script");
+  std::string html = "<!DOCTYPE html>\n<html><body><p>\n" + filler + "</p></body></html>\n";
+  EXPECT_EQ(Detect(html).short_type, "html");
+  EXPECT_EQ(Detect("<?xml version=\"1.0\"?>\n<note>\n" + filler + "</note>\n").short_type, "xml");
+  EXPECT_EQ(Detect(filler).short_type, "txt");
+  // Not text (a NUL in it): the whole 64 KiB window, so a PDF header anywhere early counts.
+  EXPECT_EQ(Detect(std::string("%PDF-1.4\n\0", 10) + filler).short_type, "pdf");
+}
+
 TEST(FileTypeTest, ClamavTestFilesByTheirBytes) {
   const std::pair<const char*, const char*> expected[] = {
       {"clam.exe", "exe"},     {"clam-upx.exe", "exe"},    {"clam.zip", "zip"},
