@@ -194,6 +194,23 @@ bool IsPlainText(std::string_view bytes) {
   return true;
 }
 
+bool IsPlainProse(std::string_view text) {
+  if (text.find_first_of("<>{}[]=;$@#\\|`%") != std::string_view::npos) return false;
+  if (text.find("import") != std::string_view::npos) return false;
+  if (text.starts_with("From ")) return false;
+  // A first line "Name: ..." (RFC 5322 field name characters) may be the start of a message.
+  size_t colon = text.find(':');
+  size_t line_end = text.find('\n');
+  if (colon != std::string_view::npos && colon > 0 && colon < line_end) {
+    std::string_view name = text.substr(0, colon);
+    bool field = std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return c > 0x20 && c < 0x7f;
+    });
+    if (field) return false;
+  }
+  return true;
+}
+
 core::Result<FileType> PlainTextType() {
   FileType type;
   type.mime_type = "text/plain";
@@ -258,8 +275,9 @@ core::Result<FileType> FileTypeDetector::Detect(std::string_view bytes) {
     return type;
   }
   std::string_view head = bytes.substr(0, inspect_bytes_);
-  if (head.size() > kTextInspectBytes && IsPlainText(head)) {
+  if (IsPlainText(head)) {
     head = head.substr(0, kTextInspectBytes);
+    if (IsPlainProse(head)) return PlainTextType();
   }
   const char* mime = magic_buffer(handles_->mime, head.data(), head.size());
   if (mime == nullptr) {

@@ -44,6 +44,14 @@ bool NeedsDescription(std::string_view mime_type);
 // tab, LF, CR and form feed, no DEL. Eight-bit bytes (any charset) count as text. Linear, cheap.
 bool IsPlainText(std::string_view bytes);
 
+// True when plain text (IsPlainText) has none of what libmagic's text rules look for, so it
+// can only call it text/plain: no markup or code punctuation (< > { } [ ] = ; $ @ # \ | ` %),
+// no "import", and no header-like first line ("Name:" or "From "), which would make it mail.
+// Such text (prose, CSV) costs libmagic 2-3 ms for every rule failing; this check microseconds.
+// Over 3,473 text files of this machine, 177 qualified and libmagic called 176 of those
+// text/plain (the other it took for HP-GL plotter data).
+bool IsPlainProse(std::string_view text);
+
 // What Detect() reports for plain text ("text/plain", "txt"), without consulting libmagic.
 core::Result<FileType> PlainTextType();
 
@@ -52,6 +60,7 @@ class FileTypeDetector {
   // How many leading bytes libmagic looks at: enough for ISO 9660 (32 KiB in) and tar headers;
   // libmagic cost grows with it (text classification reads every byte).
   static constexpr size_t kDefaultInspectBytes = 64 * 1024;
+  // Plain text that IsPlainProse() over this window is text/plain without asking libmagic.
   // How many of those libmagic gets when they are plain text (IsPlainText). Its text
   // classification runs dozens of regex searches whose cost grows with the window (a 40 KB
   // text: 3.9 ms at 64 KiB, 2.5 ms at 4 KiB), and its text rules look near the start: over
