@@ -154,6 +154,40 @@ TEST(FileTypeTest, LibmagicAgreesWithEveryPlainProseVerdict) {
   std::cout << checked << " plain prose files, libmagic agreed on all\n";
 }
 
+// Binary content goes to a libmagic handle without the text-encoding pass (and to the full one
+// only when that finds nothing); the types must be libmagic's own.
+TEST(FileTypeTest, LibmagicAgreesOnBinaryFiles) {
+  magic_t magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_CSV | MAGIC_NO_CHECK_JSON);
+  ASSERT_NE(magic, nullptr);
+  ASSERT_EQ(magic_load(magic, nullptr), 0);
+  auto detector = FileTypeDetector::Create();
+  ASSERT_TRUE(detector);
+  int checked = 0;
+  for (const char* root : {kClamTestFiles, "/usr/bin", "/usr/share/doc"}) {
+    int files = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator() && files < 400;
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec) || it->file_size(ec) == 0) continue;
+      std::ifstream in(it->path(), std::ios::binary);
+      std::string head(FileTypeDetector::kDefaultInspectBytes, '\0');
+      in.read(head.data(), static_cast<std::streamsize>(head.size()));
+      head.resize(static_cast<size_t>(in.gcount()));
+      if (head.empty() || IsPlainText(head)) continue;
+      ++files;
+      ++checked;
+      std::string expected = magic_buffer(magic, head.data(), head.size()) ?: "(error)";
+      for (char& c : expected) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto type = detector->Detect(head);
+      ASSERT_TRUE(type) << it->path();
+      EXPECT_EQ(type->mime_type, expected) << it->path();
+    }
+  }
+  magic_close(magic);
+  EXPECT_GE(checked, 100);
+}
+
 TEST(FileTypeTest, ClamavTestFilesByTheirBytes) {
   const std::pair<const char*, const char*> expected[] = {
       {"clam.exe", "exe"},     {"clam-upx.exe", "exe"},    {"clam.zip", "zip"},
