@@ -56,8 +56,9 @@ core::Status ClamavService::Reload() {
   std::shared_ptr<const ClamavEngine> engine = std::move(*loaded);
   spdlog::info("ClamAV {} engine loaded from {}: {}", ClamavEngine::LibraryVersion(),
                engine->info().directory, engine->info().Describe());
-  engine_.store(std::move(engine));
+  // Counted before it is published: whoever sees the new engine sees the new generation.
   generation_.fetch_add(1);
+  engine_.store(std::move(engine));
   std::lock_guard lock(mutex_);
   last_error_.reset();
   return {};

@@ -390,7 +390,7 @@ TEST(ResolveDefaultsTest, TheSampleConfiguration) {
   EXPECT_EQ(filter->ToString(), "moatfilter:[127.0.0.1]:10024");
   EXPECT_EQ(filter->agent, DeliveryAgentKind::kLmtp);
   ASSERT_NE(filter->settings, nullptr);
-  EXPECT_EQ(filter->settings->process_limit, 2);
+  EXPECT_EQ(filter->settings->process_limit, 4);
   EXPECT_TRUE(filter->settings->config->GetBool("lmtp_send_xforward_command"));
 }
 
