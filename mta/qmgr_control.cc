@@ -399,12 +399,18 @@ core::Result<std::string> SendQueueControlRequest(const std::string& socket_path
   ::fcntl(connected.fd, F_SETFL, ::fcntl(connected.fd, F_GETFL) | O_NONBLOCK);
   std::string line = std::string(request) + "\n";
   std::size_t sent = 0;
+  int send_error = 0;
   while (sent < line.size()) {
     if (!wait(POLLOUT)) {
       return core::Fail(ErrorCode::kTempFail, "{}: timed out sending the request", socket_path);
     }
     ssize_t n = ::send(connected.fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+      // The server may have answered without reading ("ERR busy") and hung up: read it.
+      send_error = errno;
+      break;
+    }
     if (n < 0) {
       return core::Fail(core::ErrnoError(ErrorCode::kIo, fmt::format("send to {}", socket_path),
                                          errno));
@@ -413,6 +419,13 @@ core::Result<std::string> SendQueueControlRequest(const std::string& socket_path
   }
   std::string reply;
   while (reply.find('\n') == std::string::npos) {
+    if (send_error != 0 && reply.empty()) {
+      char peek;
+      if (::recv(connected.fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+        return core::Fail(core::ErrnoError(ErrorCode::kIo,
+                                           fmt::format("send to {}", socket_path), send_error));
+      }
+    }
     if (reply.size() > kMaxRequestBytes) {
       return core::Fail(ErrorCode::kTempFail, "{}: reply too long", socket_path);
     }
