@@ -26,6 +26,7 @@ namespace {
 using moat::testing::RunCommand;
 using moat::testing::TempDir;
 using moat::testing::WaitUntil;
+using testing::Count;
 using testing::MtaProcess;
 using testing::SinkProcess;
 using namespace std::chrono_literals;
@@ -124,12 +125,6 @@ $notify_method = $forward_method;
   int port_;
   std::unique_ptr<moat::testing::Subprocess> process_;
 };
-
-std::size_t Count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
-  return n;
-}
 
 // One message with EICAR as a base64 attachment (the decoded part is exactly the 68 bytes the
 // signature hashes), sent with Python's smtplib.

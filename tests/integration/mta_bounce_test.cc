@@ -18,25 +18,13 @@ namespace {
 using moat::testing::RunCommand;
 using moat::testing::TempDir;
 using moat::testing::WaitUntil;
+using testing::Count;
 using testing::MtaProcess;
 using testing::SinkProcess;
 using namespace std::chrono_literals;
 
-std::size_t Count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
-  return n;
-}
-
 bool Has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
-}
-
-moat::testing::CommandResult Send(int port, const std::string& marker, const std::string& recipient,
-                                  int count = 1) {
-  return RunCommand({moat::testing::kSystemPython,
-                     moat::testing::SourcePath("tests/integration/mta_send.py"),
-                     std::to_string(port), std::to_string(count), marker, recipient});
 }
 
 // The dumped messages of a sink addressed to `recipient`.
@@ -65,7 +53,7 @@ TEST(MtaBounceTest, DelayWarningOnceWhileRetryingThenDelivered) {
                  "notify_classes = delay\n"
                  "delay_notice_recipient = delay-admin@admin.test\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  auto sent = Send(mta.smtp_port(), "slow", "user@example.test");
+  auto sent = testing::SendWithSmtplib(mta.smtp_port(), "slow", "user@example.test");
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
 
   ASSERT_TRUE(WaitUntil([&] { return senders.Messages().size() == 1; }, 20s)) << mta.Log();
@@ -126,7 +114,7 @@ TEST(MtaBounceTest, PostmasterCopyAndDoubleBounceAfterBounceQueueLifetime) {
                  "2bounce_notice_recipient = 2bounce-admin@admin.test\n"
                  "bounce_queue_lifetime = 0\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  auto sent = Send(mta.smtp_port(), "doomed", "c@hard.example.test");
+  auto sent = testing::SendWithSmtplib(mta.smtp_port(), "doomed", "c@hard.example.test");
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
 
   ASSERT_TRUE(WaitUntil([&] { return admin.Messages().size() == 2; }, 20s)) << mta.Log();
@@ -173,7 +161,7 @@ TEST(MtaBounceTest, UndeliverableDoubleBounceIsDroppedWithoutALoop) {
                  "notify_classes = 2bounce\n"
                  "2bounce_notice_recipient = 2bounce-admin@admin.test\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  auto sent = Send(mta.smtp_port(), "loop", "c@hard.example.test");
+  auto sent = testing::SendWithSmtplib(mta.smtp_port(), "loop", "c@hard.example.test");
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   ASSERT_TRUE(mta.WaitForLog("undeliverable postmaster notification discarded")) << mta.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; }, 20s)) << mta.Log();
@@ -202,8 +190,8 @@ TEST(MtaBounceTest, RelocatedUserBouncesWithTheNewAddress) {
                  "transport_maps = hash:$config_directory/transport\n"
                  "relocated_maps = hash:$config_directory/relocated\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  ASSERT_EQ(Send(mta.smtp_port(), "moved", "old@example.test").exit_code, 0);
-  ASSERT_EQ(Send(mta.smtp_port(), "stayed", "new@example.test").exit_code, 0);
+  ASSERT_EQ(testing::SendWithSmtplib(mta.smtp_port(), "moved", "old@example.test").exit_code, 0);
+  ASSERT_EQ(testing::SendWithSmtplib(mta.smtp_port(), "stayed", "new@example.test").exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] { return senders.Messages().size() == 1; }, 20s)) << mta.Log();
   ASSERT_TRUE(WaitUntil([&] { return mta.Queued() == 0; }, 20s)) << mta.Log();
   std::string bounce = senders.Messages()[0];
@@ -235,7 +223,7 @@ TEST(MtaBounceTest, SoftwareProblemIsReportedToErrorNoticeRecipientOnce) {
                  "notify_classes = software\n"
                  "error_notice_recipient = error-admin@admin.test\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  ASSERT_EQ(Send(mta.smtp_port(), "stuck", "user@example.test", 2).exit_code, 0);
+  ASSERT_EQ(testing::SendWithSmtplib(mta.smtp_port(), "stuck", "user@example.test", 2).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] { return admin.Messages().size() == 1; }, 20s)) << mta.Log();
   // Both messages retried a few times more; still one notice.
   ASSERT_TRUE(WaitUntil(

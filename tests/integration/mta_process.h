@@ -218,4 +218,21 @@ class SinkProcess {
   std::unique_ptr<moat::testing::Subprocess> process_;
 };
 
+// How often `needle` occurs in `text` (a log, a dumped message).
+inline std::size_t Count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
+  return n;
+}
+
+// Sends `count` messages tagged `marker` to `recipient` with Python's smtplib
+// (tests/integration/mta_send.py); its output has a "QUEUED <id> <tag>" line per message.
+inline moat::testing::CommandResult SendWithSmtplib(int port, const std::string& marker,
+                                                    const std::string& recipient, int count = 1) {
+  return moat::testing::RunCommand({moat::testing::kSystemPython,
+                                    moat::testing::SourcePath("tests/integration/mta_send.py"),
+                                    std::to_string(port), std::to_string(count), marker,
+                                    recipient});
+}
+
 }  // namespace moat::mta::testing

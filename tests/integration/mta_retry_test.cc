@@ -25,20 +25,13 @@ namespace {
 using moat::testing::RunCommand;
 using moat::testing::TempDir;
 using moat::testing::WaitUntil;
+using testing::Count;
 using testing::MtaProcess;
 using testing::SinkProcess;
 using namespace std::chrono_literals;
 
-std::size_t Count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
-  return n;
-}
-
 moat::testing::CommandResult Send(int port, const std::string& marker, int count) {
-  return RunCommand({moat::testing::kSystemPython,
-                     moat::testing::SourcePath("tests/integration/mta_send.py"),
-                     std::to_string(port), std::to_string(count), marker, "user@example.test"});
+  return testing::SendWithSmtplib(port, marker, "user@example.test", count);
 }
 
 TEST(MtaRetryTest, DeferTransportsHoldMailUntilTheTransportIsNoLongerListed) {
