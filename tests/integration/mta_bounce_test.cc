@@ -223,7 +223,8 @@ TEST(MtaBounceTest, SoftwareProblemIsReportedToErrorNoticeRecipientOnce) {
                  "notify_classes = software\n"
                  "error_notice_recipient = error-admin@admin.test\n");
   ASSERT_TRUE(mta.Start()) << mta.Log();
-  ASSERT_EQ(testing::SendWithSmtplib(mta.smtp_port(), "stuck", "user@example.test", 2).exit_code, 0);
+  auto sent = testing::SendWithSmtplib(mta.smtp_port(), "stuck", "user@example.test", 2);
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
   ASSERT_TRUE(WaitUntil([&] { return admin.Messages().size() == 1; }, 20s)) << mta.Log();
   // Both messages retried a few times more; still one notice.
   ASSERT_TRUE(WaitUntil(
