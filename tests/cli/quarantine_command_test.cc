@@ -12,6 +12,7 @@
 
 #include "cli/command.h"
 #include "quarantine/quarantine_store.h"
+#include "tests/cli/command_run.h"
 #include "tests/support/test_support.h"
 
 namespace moat::cli {
@@ -19,37 +20,11 @@ namespace {
 
 namespace q = moat::quarantine;
 
-struct CommandRun {
-  int status = 0;
-  std::string out;
-  std::string err;
-};
+using moat::testing::CommandRun;
 
-// Parses and runs `moat <args>` as main.cc will: CLI11 errors are usage (2), CommandExit carries
-// the callback's status.
 CommandRun Moat(std::vector<std::string> args, const GlobalOptions& global = {}) {
-  CLI::App app("moat");
-  app.require_subcommand(1);
-  RegisterQuarantineCommand(app, global);
-  std::ostringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  CommandRun run;
-  std::vector<const char*> argv = {"moat"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CommandExit& exit) {
-    run.status = exit.status;
-  } catch (const CLI::ParseError& e) {
-    run.status = 2;
-    err << e.what();
-  }
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
+  auto register_command = [&](CLI::App& app) { RegisterQuarantineCommand(app, global); };
+  return moat::testing::RunMoat(register_command, args);
 }
 
 std::string Message(int n) {

@@ -18,6 +18,7 @@
 #include "cli/command.h"
 #include "mta/qmgr_control.h"
 #include "mta/queue_store.h"
+#include "tests/cli/command_run.h"
 #include "tests/support/test_support.h"
 
 namespace moat::cli {
@@ -25,41 +26,12 @@ namespace {
 
 using mta::QueueName;
 
-struct CommandRun {
-  int status = 0;
-  std::string out;
-  std::string err;
-};
+using moat::testing::CommandRun;
 
-// Parses and runs `moat <args>` as main.cc does: CLI11 errors are usage (2), CommandExit carries
-// the callback's status.
 CommandRun Moat(std::vector<std::string> args, const GlobalOptions& global,
                 const std::string& input = "") {
-  CLI::App app("moat");
-  app.require_subcommand(1);
-  RegisterQueueCommand(app, global);
-  std::ostringstream out, err;
-  std::istringstream in(input);
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  auto* old_in = std::cin.rdbuf(in.rdbuf());
-  CommandRun run;
-  std::vector<const char*> argv = {"moat"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CommandExit& exit) {
-    run.status = exit.status;
-  } catch (const CLI::ParseError& e) {
-    run.status = 2;
-    err << e.what();
-  }
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  std::cin.rdbuf(old_in);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
+  auto register_command = [&](CLI::App& app) { RegisterQueueCommand(app, global); };
+  return moat::testing::RunMoat(register_command, args, input);
 }
 
 constexpr const char* kReason = "connect to 127.0.0.1[127.0.0.1]:2526: Connection refused";

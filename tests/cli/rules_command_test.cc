@@ -12,45 +12,21 @@
 #include <sstream>
 
 #include "tests/rules/mime_splitter.h"
+#include "tests/cli/command_run.h"
 #include "tests/support/test_support.h"
 
 namespace moat::cli {
 namespace {
 
-struct CommandRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using moat::testing::CommandRun;
 
 CommandRun RunRules(const GlobalOptions& global, std::vector<std::string> args) {
-  CLI::App app("moat");
-  RegisterRulesCommand(app, global,
-                       [](std::string_view raw, rules::ParsedMessage& out) -> core::Status {
-                         out = rules::testing::SplitMessage(raw);
-                         return {};
-                       });
-  std::vector<std::string> argv_storage = {"moat"};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  std::ostringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  CommandRun run;
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-    run.status = 0;
-  } catch (const CommandExit& e) {
-    run.status = e.status;
-  } catch (const CLI::ParseError& e) {
-    run.status = 2;
-  }
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
+  auto split = [](std::string_view raw, rules::ParsedMessage& out) -> core::Status {
+    out = rules::testing::SplitMessage(raw);
+    return {};
+  };
+  auto register_command = [&](CLI::App& app) { RegisterRulesCommand(app, global, split); };
+  return moat::testing::RunMoat(register_command, args);
 }
 
 TEST(RulesCommandTest, LintReportsErrorsWithFileAndLine) {
